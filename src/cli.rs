@@ -1,0 +1,187 @@
+//! The command line, as clap derive structs. These are raw input: [`crate::config`]
+//! resolves them into a configuration. The doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Environment:
+  GENESYSCLOUD_REGION              region name (us-east-1, eu-west-1, ...), domain, or base URL
+  GENESYSCLOUD_OAUTHCLIENT_ID      OAuth client id (client-credentials grant)
+  GENESYSCLOUD_OAUTHCLIENT_SECRET  OAuth client secret (never printed, never logged)
+  GENESYSCLOUD_ACCESS_TOKEN        a pre-issued bearer token, used as given instead
+  NO_COLOR                         disable colour everywhere
+  RUST_LOG                         fine-grained log filter (overrides -v)
+
+Exit codes:
+  0    every row succeeded (updated or already up to date), or the file is valid
+  1    the run finished but some rows failed (see --report / --failed)
+  2    usage or configuration error
+  3    the input file is invalid: nothing was sent
+  4    the run was aborted (credentials rejected, permission denied,
+       error budget spent, API unreachable after retries)
+  5    another run holds the lock
+  130  interrupted by a signal, after in-flight work finished and the report was written
+
+Quick start (no credentials needed):
+  genupdate apply --sandbox examples/users.csv";
+
+/// Bulk-update Genesys Cloud users from a CSV file.
+///
+/// genupdate validates the whole file first, reads the current users 100 at a time,
+/// sends only the fields that change (guarded by each user's version, so another
+/// integration's concurrent change is never overwritten), paces itself to the org's
+/// rate limit, honours Retry-After, and records the outcome of every row.
+#[derive(Debug, Parser)]
+#[command(name = "genupdate", version, about, long_about, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More log output on stderr: -v for per-request detail, -vv for everything.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// No progress bar, no periodic progress lines, no summary on stderr; errors still print.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a CSV file without any network access and report every problem in it.
+    ///
+    /// Each problem is printed on stderr as FILE:LINE:COLUMN: message, where LINE is
+    /// the physical line (the header is line 1) and COLUMN the header name. Exit 0
+    /// when the file is valid, 3 when it is not.
+    Validate(ValidateArgs),
+    /// Apply a CSV file to Genesys Cloud users.
+    ///
+    /// The whole file is validated before anything is sent (exit 3 on any problem).
+    /// Rows whose values already hold are reported `unchanged` and cost no write, so
+    /// re-running the same file is always safe.
+    Apply(Box<ApplyArgs>),
+    /// Run the built-in Genesys Cloud look-alike server on loopback.
+    ///
+    /// It serves the login host and the API host on one port, with Genesys' rate
+    /// limits, error bodies and optional faults, for rehearsals and tests:
+    /// GENESYSCLOUD_REGION=http://127.0.0.1:PORT genupdate apply users.csv
+    Sandbox(Box<crate::sandbox::SandboxArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The CSV file to check.
+    pub file: PathBuf,
+
+    /// Print the JSON summary on stdout (and nothing else there).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The CSV file to apply (see README, "CSV format").
+    pub file: PathBuf,
+
+    /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie) or base URL
+    /// (https://api.mypurecloud.com, http://127.0.0.1:8080).
+    #[arg(long, env = "GENESYSCLOUD_REGION")]
+    pub region: Option<String>,
+
+    /// Run against an in-process sandbox seeded with examples/users.csv's users,
+    /// with realistic limits, latency and a few faults. No credentials needed.
+    #[arg(long, conflicts_with = "region")]
+    pub sandbox: bool,
+
+    /// Read and diff only: print the plan (each changed field as before -> after)
+    /// and send no writes at all.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Maximum requests in flight. The rate governor, not this, sets the pace;
+    /// 8 covers the default 300/min limit at up to ~1.5 s latency.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Requests per minute to start from, instead of reading the org's limit from
+    /// /api/v2/organizations/limits/namespaces/platform.api (300 when neither is known).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+
+    /// Retries per request (429s, 5xx, timeouts, dropped connections) before the row fails.
+    #[arg(long, default_value_t = 8)]
+    pub max_retries: u32,
+
+    /// A Retry-After longer than this (seconds) defers that row to the end of the run
+    /// instead of pausing everything.
+    #[arg(long, default_value_t = 180)]
+    pub max_retry_after: u64,
+
+    /// Times a row is re-read and re-sent after a version conflict before it fails
+    /// with reason `conflict`.
+    #[arg(long, default_value_t = 5)]
+    pub max_conflict_retries: u32,
+
+    /// Total timeout of one HTTP request, in seconds (connect timeout is 10 s).
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Write the per-row report (CSV: line,id,status,attempts,http_status,message,...).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write the failed rows, in the input's own format, ready to feed back.
+    #[arg(long, value_name = "FILE")]
+    pub failed: Option<PathBuf>,
+
+    /// Write an undo file: the previous values of everything this run changed, in the
+    /// input's own format. `genupdate apply UNDO` puts the users back.
+    #[arg(long, value_name = "FILE")]
+    pub undo: Option<PathBuf>,
+
+    /// `json` prints one JSON summary on stdout (and nothing else there).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Run lock file. Default: FILE.lock next to the input file, so two runs of the
+    /// same file never overlap.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// Stop sending new rows after this many failed rows (exit 4).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// Stop sending new rows when more than this share of attempted rows failed
+    /// (0.0-1.0, judged after 20 rows; exit 4).
+    #[arg(long, value_name = "P")]
+    pub max_error_rate: Option<f64>,
+
+    /// Stop cleanly at this time: a duration (`45m`, `2h`) or a clock time (`05:30`).
+    /// Rows not attempted are marked `skipped` in the report.
+    #[arg(long)]
+    pub deadline: Option<String>,
+
+    /// Allow plain http:// to a host that is not loopback. Tokens and the client
+    /// secret then cross the network unencrypted.
+    #[arg(long)]
+    pub insecure_allow_http_to_remote_host: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

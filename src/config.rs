@@ -1,0 +1,258 @@
+//! Turning raw flags and environment into a configuration that cannot be invalid.
+//!
+//! The clap structs in [`crate::cli`] are raw input. The functions here resolve them
+//! once (region to URLs, credentials to a [`Credentials`] value with secrets wrapped),
+//! so nothing after this point re-checks a flag.
+
+use reqwest::Url;
+
+use crate::secret::Secret;
+
+/// The 18 Genesys Cloud regions and their domains, as in ../shared/genesys-api.md.
+pub const REGIONS: &[(&str, &str)] = &[
+    ("us-east-1", "mypurecloud.com"),
+    ("us-east-2", "use2.us-gov-pure.cloud"),
+    ("us-west-2", "usw2.pure.cloud"),
+    ("ca-central-1", "cac1.pure.cloud"),
+    ("sa-east-1", "sae1.pure.cloud"),
+    ("mx-central-1", "mxc1.pure.cloud"),
+    ("eu-west-1", "mypurecloud.ie"),
+    ("eu-west-2", "euw2.pure.cloud"),
+    ("eu-central-1", "mypurecloud.de"),
+    ("eu-central-2", "euc2.pure.cloud"),
+    ("eusc-de-east-1", "edee1.eusc-pure.cloud"),
+    ("me-central-1", "mec1.pure.cloud"),
+    ("ap-south-1", "aps1.pure.cloud"),
+    ("ap-southeast-1", "apse1.pure.cloud"),
+    ("ap-southeast-2", "mypurecloud.com.au"),
+    ("ap-northeast-1", "mypurecloud.jp"),
+    ("ap-northeast-2", "apne2.pure.cloud"),
+    ("ap-northeast-3", "apne3.pure.cloud"),
+];
+
+/// Where the API and the login (token) host are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Base URL of the API, e.g. `https://api.mypurecloud.com/`.
+    pub api: Url,
+    /// Base URL of the login host, e.g. `https://login.mypurecloud.com/`.
+    pub login: Url,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "unknown region '{0}' (--region / GENESYSCLOUD_REGION). Valid region names: {names}. \
+         A domain (mypurecloud.ie) or a base URL (https://api.mypurecloud.com) works too.",
+        names = region_names()
+    )]
+    UnknownRegion(String),
+    #[error("--region / GENESYSCLOUD_REGION '{0}' is not a valid URL: {1}")]
+    BadUrl(String, String),
+    #[error(
+        "--region / GENESYSCLOUD_REGION '{0}' uses plain http:// on a host that is not loopback; \
+         tokens and the client secret would cross the network unencrypted. Use https://, or pass \
+         --insecure-allow-http-to-remote-host if you really mean it."
+    )]
+    InsecureHttp(String),
+    #[error(
+        "no credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET \
+         (an OAuth client with the client-credentials grant), or GENESYSCLOUD_ACCESS_TOKEN, \
+         or use --sandbox to rehearse against the built-in sandbox"
+    )]
+    NoCredentials,
+    #[error("no region: set --region or GENESYSCLOUD_REGION (e.g. us-east-1, eu-west-1)")]
+    NoRegion,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub fn region_names() -> String {
+    REGIONS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Resolve `--region`: a region name, a domain, or a base URL.
+///
+/// From a URL the login host is the same URL with a leading `api.` replaced by
+/// `login.`, as the official SDKs do; a URL without `api.` serves both.
+/// `allow_insecure` permits plain `http://` to hosts that are not loopback.
+pub fn resolve_region(value: &str, allow_insecure: bool) -> Result<Endpoints, ConfigError> {
+    let value = value.trim();
+    if let Some((_, domain)) = REGIONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(value))
+    {
+        return from_domain(domain);
+    }
+    if value.contains("://") {
+        let api =
+            Url::parse(value).map_err(|e| ConfigError::BadUrl(value.into(), e.to_string()))?;
+        if api.scheme() != "https" && api.scheme() != "http" {
+            return Err(ConfigError::BadUrl(
+                value.into(),
+                "scheme must be https or http".into(),
+            ));
+        }
+        let host = api
+            .host_str()
+            .ok_or_else(|| ConfigError::BadUrl(value.into(), "no host".into()))?
+            .to_string();
+        if api.scheme() == "http" && !is_loopback(&host) && !allow_insecure {
+            return Err(ConfigError::InsecureHttp(value.into()));
+        }
+        let mut login = api.clone();
+        if let Some(rest) = host.strip_prefix("api.") {
+            login
+                .set_host(Some(&format!("login.{rest}")))
+                .map_err(|e| ConfigError::BadUrl(value.into(), e.to_string()))?;
+        }
+        return Ok(Endpoints { api, login });
+    }
+    let known_domain = REGIONS.iter().any(|(_, d)| d.eq_ignore_ascii_case(value));
+    let looks_like_domain = value.contains('.') && !value.contains(char::is_whitespace);
+    if known_domain || looks_like_domain {
+        return from_domain(&value.to_ascii_lowercase());
+    }
+    Err(ConfigError::UnknownRegion(value.into()))
+}
+
+fn from_domain(domain: &str) -> Result<Endpoints, ConfigError> {
+    let parse =
+        |s: String| Url::parse(&s).map_err(|e| ConfigError::BadUrl(domain.into(), e.to_string()));
+    Ok(Endpoints {
+        api: parse(format!("https://api.{domain}/"))?,
+        login: parse(format!("https://login.{domain}/"))?,
+    })
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// How genupdate authenticates.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// OAuth client credentials: a token is requested from the login host and renewed.
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+    /// A pre-issued token (`GENESYSCLOUD_ACCESS_TOKEN`), used as given; a 401 aborts.
+    AccessToken(Secret),
+}
+
+impl Credentials {
+    /// From the raw values of the environment variables (empty counts as unset).
+    /// A pre-issued access token wins over client credentials.
+    pub fn resolve(
+        client_id: Option<String>,
+        client_secret: Option<Secret>,
+        access_token: Option<Secret>,
+    ) -> Result<Credentials, ConfigError> {
+        if let Some(token) = access_token.filter(|t| !t.is_empty()) {
+            return Ok(Credentials::AccessToken(token));
+        }
+        match (
+            client_id.filter(|s| !s.is_empty()),
+            client_secret.filter(|s| !s.is_empty()),
+        ) {
+            (Some(client_id), Some(client_secret)) => Ok(Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            }),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "GENESYSCLOUD_OAUTHCLIENT_ID is set but GENESYSCLOUD_OAUTHCLIENT_SECRET is not"
+                    .into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "GENESYSCLOUD_OAUTHCLIENT_SECRET is set but GENESYSCLOUD_OAUTHCLIENT_ID is not"
+                    .into(),
+            )),
+            (None, None) => Err(ConfigError::NoCredentials),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_region_names_resolve_to_api_and_login_hosts() {
+        assert_eq!(REGIONS.len(), 18);
+        for (name, domain) in REGIONS {
+            let e = resolve_region(name, false).unwrap();
+            assert_eq!(e.api.as_str(), format!("https://api.{domain}/"));
+            assert_eq!(e.login.as_str(), format!("https://login.{domain}/"));
+        }
+    }
+
+    #[test]
+    fn a_domain_resolves_like_its_region() {
+        let e = resolve_region("mypurecloud.ie", false).unwrap();
+        assert_eq!(e, resolve_region("eu-west-1", false).unwrap());
+    }
+
+    #[test]
+    fn an_api_url_gets_a_login_url_by_replacing_the_leading_api() {
+        let e = resolve_region("https://api.mypurecloud.com", false).unwrap();
+        assert_eq!(e.login.as_str(), "https://login.mypurecloud.com/");
+    }
+
+    #[test]
+    fn a_url_without_api_serves_both() {
+        let e = resolve_region("http://127.0.0.1:8080", false).unwrap();
+        assert_eq!(e.api, e.login);
+        assert_eq!(e.api.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn unknown_region_lists_the_valid_names() {
+        let err = resolve_region("us-east-9", false).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("us-east-9")
+                && msg.contains("eu-west-1")
+                && msg.contains("ap-northeast-3")
+        );
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback_unless_explicitly_allowed() {
+        assert!(resolve_region("http://localhost:9", false).is_ok());
+        assert!(resolve_region("http://[::1]:9", false).is_ok());
+        assert!(matches!(
+            resolve_region("http://api.example.com", false),
+            Err(ConfigError::InsecureHttp(_))
+        ));
+        assert!(resolve_region("http://api.example.com", true).is_ok());
+    }
+
+    #[test]
+    fn access_token_wins_and_missing_halves_are_named() {
+        let c = Credentials::resolve(
+            Some("id".into()),
+            Some(Secret::new("s")),
+            Some(Secret::new("t")),
+        )
+        .unwrap();
+        assert!(matches!(c, Credentials::AccessToken(_)));
+        let e = Credentials::resolve(Some("id".into()), None, None).unwrap_err();
+        assert!(e.to_string().contains("GENESYSCLOUD_OAUTHCLIENT_SECRET"));
+        assert_eq!(
+            Credentials::resolve(None, None, None).unwrap_err(),
+            ConfigError::NoCredentials
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! The CSV grammar genupdate accepts, and its validation with line and column numbers.
+//!
+//! The types here are the contract between the reader and everything downstream:
+//! a [`Header`] says what each column means, a [`Row`] carries one validated line as
+//! typed [`Cell`]s. The reader streams: memory grows only with the set of ids seen.
+//!
+//! See the README ("CSV format") for the user-facing description.
+
+mod reader;
+mod schema;
+mod validate;
+
+pub use reader::{RowReader, open};
+pub use validate::{ValidationSummary, validate_path};
+
+/// The cell value that clears a field, or removes a skill, language or contact.
+/// Plain text in every spreadsheet, and not a value any Genesys field can hold.
+pub const CLEAR_MARKER: &str = "#CLEAR";
+
+/// Contact media types (`phone:`, `email:`, `sms:` column prefixes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MediaType {
+    Phone,
+    Email,
+    Sms,
+}
+
+impl MediaType {
+    pub const ALL: [MediaType; 3] = [MediaType::Phone, MediaType::Email, MediaType::Sms];
+
+    /// The column prefix, e.g. `phone`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            MediaType::Phone => "phone",
+            MediaType::Email => "email",
+            MediaType::Sms => "sms",
+        }
+    }
+
+    /// The API's `mediaType`, e.g. `PHONE`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            MediaType::Phone => "PHONE",
+            MediaType::Email => "EMAIL",
+            MediaType::Sms => "SMS",
+        }
+    }
+}
+
+/// Genesys Contact types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContactType {
+    Primary,
+    Work,
+    Work2,
+    Work3,
+    Work4,
+    Home,
+    Mobile,
+    Main,
+    Other,
+}
+
+impl ContactType {
+    pub const ALL: [ContactType; 9] = [
+        ContactType::Primary,
+        ContactType::Work,
+        ContactType::Work2,
+        ContactType::Work3,
+        ContactType::Work4,
+        ContactType::Home,
+        ContactType::Mobile,
+        ContactType::Main,
+        ContactType::Other,
+    ];
+
+    /// The API's `type`, e.g. `WORK2`; also the column suffix.
+    pub fn wire(self) -> &'static str {
+        match self {
+            ContactType::Primary => "PRIMARY",
+            ContactType::Work => "WORK",
+            ContactType::Work2 => "WORK2",
+            ContactType::Work3 => "WORK3",
+            ContactType::Work4 => "WORK4",
+            ContactType::Home => "HOME",
+            ContactType::Mobile => "MOBILE",
+            ContactType::Main => "MAIN",
+            ContactType::Other => "OTHER",
+        }
+    }
+}
+
+/// The profile columns, named after the UpdateUser JSON fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProfileField {
+    Name,
+    Email,
+    Title,
+    Department,
+    Username,
+    PreferredName,
+    Manager,
+    State,
+    AcdAutoAnswer,
+    OfficialName,
+    EmployeeId,
+    EmployeeType,
+    DateHire,
+}
+
+impl ProfileField {
+    pub const ALL: [ProfileField; 13] = [
+        ProfileField::Name,
+        ProfileField::Email,
+        ProfileField::Title,
+        ProfileField::Department,
+        ProfileField::Username,
+        ProfileField::PreferredName,
+        ProfileField::Manager,
+        ProfileField::State,
+        ProfileField::AcdAutoAnswer,
+        ProfileField::OfficialName,
+        ProfileField::EmployeeId,
+        ProfileField::EmployeeType,
+        ProfileField::DateHire,
+    ];
+
+    /// The header name, e.g. `preferredName` or `employerInfo.dateHire`.
+    pub fn header(self) -> &'static str {
+        match self {
+            ProfileField::Name => "name",
+            ProfileField::Email => "email",
+            ProfileField::Title => "title",
+            ProfileField::Department => "department",
+            ProfileField::Username => "username",
+            ProfileField::PreferredName => "preferredName",
+            ProfileField::Manager => "manager",
+            ProfileField::State => "state",
+            ProfileField::AcdAutoAnswer => "acdAutoAnswer",
+            ProfileField::OfficialName => "employerInfo.officialName",
+            ProfileField::EmployeeId => "employerInfo.employeeId",
+            ProfileField::EmployeeType => "employerInfo.employeeType",
+            ProfileField::DateHire => "employerInfo.dateHire",
+        }
+    }
+
+    /// Whether the clear marker is allowed (a user always has a name, state, ...).
+    pub fn clearable(self) -> bool {
+        !matches!(
+            self,
+            ProfileField::Name
+                | ProfileField::Email
+                | ProfileField::Username
+                | ProfileField::State
+                | ProfileField::AcdAutoAnswer
+        )
+    }
+}
+
+/// What one header column means.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    Id,
+    Profile(ProfileField),
+    Contact(MediaType, ContactType),
+    /// `skill:<name>`; the name as written in the header.
+    Skill(String),
+    /// `language:<name>`.
+    Language(String),
+}
+
+/// The validated header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The header cells as written (BOM removed), for error messages and for writing
+    /// files in the input's own format.
+    pub names: Vec<String>,
+    /// One per header cell, same order.
+    pub columns: Vec<Column>,
+    /// Index of the `id` column.
+    pub id_index: usize,
+}
+
+/// A validated cell value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Text, emails, user ids (manager), dates (`YYYY-MM-DD`), contact addresses.
+    Text(String),
+    /// `acdAutoAnswer`.
+    Bool(bool),
+    /// `state`.
+    State(UserState),
+    /// A skill or language proficiency, 0 to 5.
+    Proficiency(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserState {
+    Active,
+    Inactive,
+}
+
+impl UserState {
+    pub fn wire(self) -> &'static str {
+        match self {
+            UserState::Active => "active",
+            UserState::Inactive => "inactive",
+        }
+    }
+}
+
+/// What a row says about one column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// Empty cell: leave unchanged.
+    Keep,
+    /// The clear marker: clear the field, remove the skill, language or contact.
+    Clear,
+    Set(Value),
+}
+
+/// One validated data row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Physical line in the file where the record starts (the header is line 1).
+    pub line: u64,
+    /// The user id (a UUID, lower-cased).
+    pub id: String,
+    /// One per header column, same order; the id column holds [`Cell::Keep`].
+    pub cells: Vec<Cell>,
+    /// The cells exactly as they were in the file, to write failed rows back.
+    pub raw: Vec<String>,
+}
+
+/// One validation problem, reported as `FILE:LINE:COLUMN: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Physical line (the header is line 1).
+    pub line: u64,
+    /// The header name of the column, when the problem belongs to one.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    /// `FILE:LINE:COLUMN: message` (or `FILE:LINE: message` without a column).
+    pub fn render(&self, file: &str) -> String {
+        match &self.column {
+            Some(col) => format!("{file}:{}:{col}: {}", self.line, self.message),
+            None => format!("{file}:{}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// Reading the file failed before any row could be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The header itself is unusable; every problem found in it.
+    #[error("{path}: the header is invalid")]
+    Header {
+        path: String,
+        problems: Vec<Problem>,
+    },
+}

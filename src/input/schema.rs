@@ -1,0 +1,1 @@
+//! Header parsing: which column is which (placeholder).

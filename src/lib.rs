@@ -1,0 +1,17 @@
+//! genupdate: bulk-update Genesys Cloud users from a CSV.
+//!
+//! The binary is a thin wrapper around [`run`]; tests drive the same code in process.
+//! Module map: [`cli`] (flags) → [`config`] (resolved configuration) → [`input`]
+//! (CSV grammar and validation) → [`plan`] (pure diff of a row against a user) →
+//! [`client`] (token, retries, the shared pace, one method per endpoint) →
+//! [`runner`] (the only place with concurrency) → [`report`] (per-row results).
+//! [`sandbox`] is the built-in Genesys look-alike everything is tested against.
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod exit;
+pub mod input;
+pub mod model;
+pub mod sandbox;
+pub mod secret;
