@@ -2,9 +2,9 @@
 //!
 //! The binary is a thin wrapper around [`run`]; tests drive the same code in process.
 //! Module map: [`cli`] (flags) → [`config`] (resolved configuration) → [`input`]
-//! (CSV grammar and validation) → [`plan`] (pure diff of a row against a user) →
+//! (CSV grammar and validation) → `plan` (pure diff of a row against a user) →
 //! [`client`] (token, retries, the shared pace, one method per endpoint) →
-//! [`runner`] (the only place with concurrency) → [`report`] (per-row results).
+//! `runner` (the only place with concurrency) → `report` (per-row results).
 //! [`sandbox`] is the built-in Genesys look-alike everything is tested against.
 
 pub mod cli;
@@ -12,6 +12,26 @@ pub mod client;
 pub mod config;
 pub mod exit;
 pub mod input;
+pub mod logging;
 pub mod model;
 pub mod sandbox;
 pub mod secret;
+
+use cli::{Cli, Command};
+use exit::Exit;
+
+/// Run one command to completion and say how it ended.
+pub fn run(cli: Cli) -> Exit {
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    match cli.command {
+        Command::Validate(args) => input::validate_command(&args, cli.quiet),
+        Command::Apply(_args) => {
+            eprintln!("genupdate: apply is not implemented yet");
+            Exit::Usage
+        }
+        Command::Sandbox(_args) => {
+            eprintln!("genupdate: sandbox is not implemented yet");
+            Exit::Usage
+        }
+    }
+}

@@ -11,7 +11,7 @@ mod schema;
 mod validate;
 
 pub use reader::{RowReader, open};
-pub use validate::{ValidationSummary, validate_path};
+pub use validate::{ValidationSummary, validate_command, validate_path};
 
 /// The cell value that clears a field, or removes a skill, language or contact.
 /// Plain text in every spreadsheet, and not a value any Genesys field can hold.

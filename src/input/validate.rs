@@ -17,3 +17,10 @@ pub fn validate_path(path: &Path) -> Result<ValidationSummary, InputError> {
         source: std::io::Error::other("not yet"),
     })
 }
+
+/// `genupdate validate FILE`: print every problem on stderr as `FILE:LINE:COLUMN:
+/// message`, then a one-line summary; exit 0 when valid, 3 when not.
+pub fn validate_command(args: &crate::cli::ValidateArgs, _quiet: bool) -> crate::exit::Exit {
+    let _ = args;
+    crate::exit::Exit::Usage
+}

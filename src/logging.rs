@@ -1,0 +1,34 @@
+//! Tracing setup: diagnostics go to stderr (stdout is for results only), text or
+//! JSON, with `-v`/`-vv` or `RUST_LOG` choosing the level. Colour only on a terminal
+//! and never when NO_COLOR is set.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+
+/// Whether colour may be used on stderr.
+pub fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Install the global subscriber. `quiet` keeps warnings and errors only.
+pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "info,genupdate=debug",
+        (false, _) => "debug,genupdate=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second init (tests calling run twice) is harmless: keep the first subscriber.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(colour_allowed()).try_init(),
+    };
+}
