@@ -14,6 +14,7 @@ pub mod exit;
 pub mod input;
 pub mod logging;
 pub mod model;
+pub mod plan;
 pub mod sandbox;
 pub mod secret;
 

@@ -1,0 +1,325 @@
+//! The pure decision at the heart of `apply`: what does this row change on this user?
+//!
+//! [`plan`] compares one validated [`Row`] with the [`User`] as just read and returns
+//! only what differs: the UpdateUser fields to PATCH, a separate `state` change (the
+//! API applies `state` alone), skill and language writes, and for every changed
+//! column its value before, so the run can write an undo file. No I/O happens here;
+//! the runner executes a plan and re-plans after a conflict.
+
+use serde_json::{Map, Value as Json};
+
+use crate::input::{
+    CLEAR_MARKER, Cell, Column, ContactType, Header, MediaType, ProfileField, Row, UserState, Value,
+};
+use crate::model::{Contact, EmployerInfo, ProficiencyUpdate, User, UserRoutingSkill};
+
+/// Skill and language ids resolved from the header, aligned with `Header::columns`
+/// (`Some(id)` for `skill:` and `language:` columns, `None` elsewhere).
+pub type RoutingIds = Vec<Option<String>>;
+
+/// One changed column, for the dry-run plan, the report and the undo file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// Index into `Header::columns`.
+    pub column: usize,
+    /// The header name, e.g. `title` or `skill:Billing`.
+    pub field: String,
+    /// The value before, as a CSV cell: empty string when it had none.
+    pub before: String,
+    /// The value after, as a CSV cell: empty string when cleared.
+    pub after: String,
+}
+
+impl Change {
+    /// The cell that puts the old value back: the old value, or the clear marker.
+    pub fn undo_cell(&self, column: &Column) -> String {
+        if !self.before.is_empty() {
+            return self.before.clone();
+        }
+        match column {
+            // These cannot be cleared; leaving the cell empty keeps the undo file valid.
+            Column::Profile(f) if !f.clearable() => String::new(),
+            _ => CLEAR_MARKER.to_string(),
+        }
+    }
+}
+
+/// What one row changes on one user.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Changed UpdateUser fields, without `version` (the runner adds the one it read).
+    pub profile: Map<String, Json>,
+    /// Columns behind `profile`.
+    pub profile_changes: Vec<Change>,
+    /// A `state` change, sent in a PATCH of its own.
+    pub state: Option<(UserState, Change)>,
+    pub skills_set: Vec<ProficiencyUpdate>,
+    pub skills_remove: Vec<String>,
+    pub languages_set: Vec<ProficiencyUpdate>,
+    pub languages_remove: Vec<String>,
+    /// Columns behind the skill and language writes.
+    pub routing_changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.profile.is_empty()
+            && self.state.is_none()
+            && self.skills_set.is_empty()
+            && self.skills_remove.is_empty()
+            && self.languages_set.is_empty()
+            && self.languages_remove.is_empty()
+    }
+
+    /// Every change, in header order.
+    pub fn changes(&self) -> Vec<&Change> {
+        let mut all: Vec<&Change> = self.profile_changes.iter().collect();
+        all.extend(self.state.iter().map(|(_, c)| c));
+        all.extend(self.routing_changes.iter());
+        all.sort_by_key(|c| c.column);
+        all
+    }
+}
+
+/// Compare `row` with `user` (as read with `expand=skills,languages,employerInfo`).
+pub fn plan(header: &Header, row: &Row, user: &User, routing: &RoutingIds) -> Plan {
+    let mut p = Plan::default();
+    let mut addresses = user.addresses.clone();
+    let mut addresses_changed = false;
+    let mut employer = user.employer_info.clone().unwrap_or_default();
+    let mut employer_changed = false;
+
+    for (i, (column, cell)) in header.columns.iter().zip(&row.cells).enumerate() {
+        if *cell == Cell::Keep {
+            continue;
+        }
+        let name = &header.names[i];
+        let change = |before: String, after: String| Change {
+            column: i,
+            field: name.clone(),
+            before,
+            after,
+        };
+        match column {
+            Column::Id => {}
+            Column::Profile(ProfileField::State) => {
+                if let Cell::Set(Value::State(want)) = cell {
+                    let before = user.state.clone().unwrap_or_default();
+                    if before != want.wire() {
+                        p.state = Some((*want, change(before, want.wire().into())));
+                    }
+                }
+            }
+            Column::Profile(ProfileField::AcdAutoAnswer) => {
+                if let Cell::Set(Value::Bool(want)) = cell {
+                    let before = user.acd_auto_answer.unwrap_or(false);
+                    if before != *want {
+                        p.profile.insert("acdAutoAnswer".into(), Json::Bool(*want));
+                        p.profile_changes
+                            .push(change(before.to_string(), want.to_string()));
+                    }
+                }
+            }
+            Column::Profile(ProfileField::Manager) => {
+                let before = user
+                    .manager
+                    .as_ref()
+                    .map(|m| m.id.clone())
+                    .unwrap_or_default();
+                let after = text(cell);
+                if !before.eq_ignore_ascii_case(&after) {
+                    p.profile
+                        .insert("manager".into(), Json::String(after.clone()));
+                    p.profile_changes.push(change(before, after));
+                }
+            }
+            Column::Profile(field) if is_employer_field(*field) => {
+                let after = text(cell);
+                if let Some(slot) = employer_field(&mut employer, *field) {
+                    let before = slot.clone().unwrap_or_default();
+                    if before != after {
+                        *slot = (!after.is_empty()).then(|| after.clone());
+                        employer_changed = true;
+                        p.profile_changes.push(change(before, after));
+                    }
+                }
+            }
+            Column::Profile(field) => {
+                let before = profile_text(user, *field).unwrap_or_default();
+                let after = text(cell);
+                if before != after {
+                    p.profile
+                        .insert(wire_name(*field).into(), Json::String(after.clone()));
+                    p.profile_changes.push(change(before, after));
+                }
+            }
+            Column::Contact(media, kind) => {
+                let after = text(cell);
+                let before = merge_contact(&mut addresses, *media, *kind, &after);
+                if let Some(before) = before {
+                    addresses_changed = true;
+                    p.profile_changes.push(change(before, after));
+                }
+            }
+            Column::Skill(_) | Column::Language(_) => {
+                let Some(id) = routing.get(i).cloned().flatten() else {
+                    continue;
+                };
+                let is_skill = matches!(column, Column::Skill(_));
+                let current = if is_skill {
+                    &user.skills
+                } else {
+                    &user.languages
+                };
+                let before = current
+                    .as_deref()
+                    .and_then(|list| proficiency_of(list, &id));
+                let (set, remove) = if is_skill {
+                    (&mut p.skills_set, &mut p.skills_remove)
+                } else {
+                    (&mut p.languages_set, &mut p.languages_remove)
+                };
+                match cell {
+                    Cell::Set(Value::Proficiency(want)) if before != Some(*want) => {
+                        set.push(ProficiencyUpdate {
+                            id,
+                            proficiency: *want,
+                        });
+                        p.routing_changes
+                            .push(change(fmt_prof(before), fmt_prof(Some(*want))));
+                    }
+                    Cell::Clear if before.is_some() => {
+                        remove.push(id);
+                        p.routing_changes
+                            .push(change(fmt_prof(before), String::new()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if addresses_changed {
+        p.profile.insert(
+            "addresses".into(),
+            serde_json::to_value(&addresses).unwrap_or(Json::Null),
+        );
+    }
+    if employer_changed {
+        p.profile.insert(
+            "employerInfo".into(),
+            serde_json::to_value(&employer).unwrap_or(Json::Null),
+        );
+    }
+    p
+}
+
+/// The text a cell sets: its value, or "" for the clear marker.
+fn text(cell: &Cell) -> String {
+    match cell {
+        Cell::Set(Value::Text(s)) => s.clone(),
+        Cell::Set(Value::Bool(b)) => b.to_string(),
+        Cell::Set(Value::State(s)) => s.wire().into(),
+        Cell::Set(Value::Proficiency(p)) => fmt_prof(Some(*p)),
+        Cell::Clear | Cell::Keep => String::new(),
+    }
+}
+
+fn wire_name(field: ProfileField) -> &'static str {
+    // Profile headers are the UpdateUser field names themselves.
+    field.header()
+}
+
+fn profile_text(user: &User, field: ProfileField) -> Option<String> {
+    match field {
+        ProfileField::Name => user.name.clone(),
+        ProfileField::Email => user.email.clone(),
+        ProfileField::Title => user.title.clone(),
+        ProfileField::Department => user.department.clone(),
+        ProfileField::Username => user.username.clone(),
+        ProfileField::PreferredName => user.preferred_name.clone(),
+        _ => None,
+    }
+}
+
+fn is_employer_field(field: ProfileField) -> bool {
+    matches!(
+        field,
+        ProfileField::OfficialName
+            | ProfileField::EmployeeId
+            | ProfileField::EmployeeType
+            | ProfileField::DateHire
+    )
+}
+
+fn employer_field(info: &mut EmployerInfo, field: ProfileField) -> Option<&mut Option<String>> {
+    match field {
+        ProfileField::OfficialName => Some(&mut info.official_name),
+        ProfileField::EmployeeId => Some(&mut info.employee_id),
+        ProfileField::EmployeeType => Some(&mut info.employee_type),
+        ProfileField::DateHire => Some(&mut info.date_hire),
+        _ => None,
+    }
+}
+
+/// Merge one contact column into `addresses` (one entry per media type and type).
+/// Returns the previous address when something changed; entries the row does not
+/// name are left exactly as they were.
+fn merge_contact(
+    addresses: &mut Vec<Contact>,
+    media: MediaType,
+    kind: ContactType,
+    after: &str,
+) -> Option<String> {
+    let pos = addresses.iter().position(|c| {
+        c.media_type.as_deref() == Some(media.wire()) && c.kind.as_deref() == Some(kind.wire())
+    });
+    let current = pos.map(|i| contact_value(&addresses[i]));
+    match (pos, after.is_empty()) {
+        (None, true) => None,
+        (Some(i), true) => {
+            addresses.remove(i);
+            current
+        }
+        (Some(_), false) if current.as_deref() == Some(after) => None,
+        (Some(i), false) => {
+            let c = &mut addresses[i];
+            c.address = Some(after.to_string());
+            c.display = Some(after.to_string());
+            c.extension = None;
+            current
+        }
+        (None, false) => {
+            addresses.push(Contact {
+                address: Some(after.to_string()),
+                display: Some(after.to_string()),
+                media_type: Some(media.wire().into()),
+                kind: Some(kind.wire().into()),
+                ..Contact::default()
+            });
+            Some(String::new())
+        }
+    }
+}
+
+fn contact_value(c: &Contact) -> String {
+    c.address
+        .clone()
+        .or_else(|| c.extension.clone())
+        .unwrap_or_default()
+}
+
+fn proficiency_of(list: &[UserRoutingSkill], id: &str) -> Option<f64> {
+    list.iter().find(|s| s.id == id).map(|s| s.proficiency)
+}
+
+/// `3` rather than `3.0`; "" for none.
+pub fn fmt_prof(p: Option<f64>) -> String {
+    match p {
+        None => String::new(),
+        Some(v) if v.fract() == 0.0 => format!("{}", v as i64),
+        Some(v) => format!("{v}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
