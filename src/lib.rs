@@ -15,6 +15,7 @@ pub mod input;
 pub mod logging;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod sandbox;
 pub mod secret;
 

@@ -1,0 +1,312 @@
+//! Per-row results and the files made from them.
+//!
+//! [`ReportSink`] is owned by the runner's single collector: it receives results in
+//! completion order and writes the report in input order (a small reorder buffer),
+//! flushing as it goes so that a crash leaves a usable partial report. It also writes
+//! the failed-rows and undo files, both in the input's own format. Every cell that a
+//! spreadsheet would run as a formula is neutralised with a leading `'`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::input::Header;
+
+/// What happened to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// At least one write was applied.
+    Updated,
+    /// The values already held: no write was needed.
+    Unchanged,
+    /// Dry run: the row would change the user.
+    Planned,
+    /// The row could not be applied; `reason` says why.
+    Failed,
+    /// The run stopped (deadline, signal, error budget, abort) before this row.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
+            Status::Planned => "planned",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Rows that belong in the `--failed` file: worth feeding back.
+    pub fn needs_rerun(self) -> bool {
+        matches!(self, Status::Failed | Status::Skipped)
+    }
+}
+
+/// The outcome of one input row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowResult {
+    /// 0-based position in the input (the report's order).
+    pub seq: u64,
+    /// Physical line in the input file.
+    pub line: u64,
+    pub id: String,
+    pub status: Status,
+    /// HTTP requests sent for this row, retries included (the shared bulk read not counted).
+    pub attempts: u32,
+    /// The last HTTP status seen for this row.
+    pub http_status: Option<u16>,
+    pub message: String,
+    /// A stable word for scripts: not_found, conflict, rejected, server_error,
+    /// rate_limited, aborted, interrupted, deadline, error_budget.
+    pub reason: Option<&'static str>,
+    /// Header names of the changed columns.
+    pub changed: Vec<String>,
+    /// The Genesys error `code`.
+    pub code: Option<String>,
+    /// `ININ-Correlation-Id` of the response that decided the outcome.
+    pub correlation_id: Option<String>,
+    /// The row's cells as they were in the input (for `--failed`).
+    pub raw: Vec<String>,
+    /// Column index -> the cell that restores the value this run replaced.
+    pub undo: Vec<(usize, String)>,
+}
+
+impl RowResult {
+    /// A result with only the identity filled in.
+    pub fn new(seq: u64, line: u64, id: &str, raw: Vec<String>, status: Status) -> Self {
+        RowResult {
+            seq,
+            line,
+            id: id.to_string(),
+            status,
+            attempts: 0,
+            http_status: None,
+            message: String::new(),
+            reason: None,
+            changed: Vec::new(),
+            code: None,
+            correlation_id: None,
+            raw,
+            undo: Vec::new(),
+        }
+    }
+}
+
+/// The report's columns; the first six are a fixed contract.
+pub const REPORT_COLUMNS: [&str; 10] = [
+    "line",
+    "id",
+    "status",
+    "attempts",
+    "http_status",
+    "message",
+    "reason",
+    "changed_fields",
+    "genesys_code",
+    "correlation_id",
+];
+
+/// Where to write what.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub report: Option<PathBuf>,
+    pub failed: Option<PathBuf>,
+    pub undo: Option<PathBuf>,
+}
+
+type CsvOut = csv::Writer<BufWriter<File>>;
+
+/// Writes the report, failed-rows and undo files while the run goes.
+pub struct ReportSink {
+    report: Option<CsvOut>,
+    failed: Option<CsvOut>,
+    undo: Option<CsvOut>,
+    width: usize,
+    id_index: usize,
+    pending: BTreeMap<u64, RowResult>,
+    next_seq: u64,
+}
+
+impl ReportSink {
+    /// Create the files and write their headers. Each file is named in the error.
+    pub fn create(outputs: &Outputs, header: &Header) -> io::Result<ReportSink> {
+        let open = |path: &Option<PathBuf>| -> io::Result<Option<CsvOut>> {
+            path.as_deref().map(open_csv).transpose()
+        };
+        let mut sink = ReportSink {
+            report: open(&outputs.report)?,
+            failed: open(&outputs.failed)?,
+            undo: open(&outputs.undo)?,
+            width: header.names.len(),
+            id_index: header.id_index,
+            pending: BTreeMap::new(),
+            next_seq: 0,
+        };
+        if let Some(w) = &mut sink.report {
+            w.write_record(REPORT_COLUMNS)?;
+        }
+        for w in [&mut sink.failed, &mut sink.undo].into_iter().flatten() {
+            w.write_record(header.names.iter().map(|n| neutralise(n)))?;
+        }
+        sink.flush()?;
+        Ok(sink)
+    }
+
+    /// Accept one result (any order); write every result that is now next in line.
+    pub fn push(&mut self, result: RowResult) -> io::Result<()> {
+        self.pending.insert(result.seq, result);
+        let mut wrote = false;
+        while let Some(r) = self.pending.remove(&self.next_seq) {
+            self.write(&r)?;
+            self.next_seq += 1;
+            wrote = true;
+        }
+        if wrote {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Results still waiting for an earlier row (normally zero at the end).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Write whatever is left (in order, gaps and all) and flush.
+    pub fn finish(mut self) -> io::Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        for r in rest.into_values() {
+            self.write(&r)?;
+        }
+        self.flush()
+    }
+
+    fn write(&mut self, r: &RowResult) -> io::Result<()> {
+        if let Some(w) = &mut self.report {
+            let http = r.http_status.map(|s| s.to_string()).unwrap_or_default();
+            w.write_record([
+                r.line.to_string(),
+                neutralise(&r.id),
+                r.status.as_str().to_string(),
+                r.attempts.to_string(),
+                http,
+                neutralise(&r.message),
+                r.reason.unwrap_or("").to_string(),
+                neutralise(&r.changed.join(";")),
+                neutralise(r.code.as_deref().unwrap_or("")),
+                neutralise(r.correlation_id.as_deref().unwrap_or("")),
+            ])?;
+        }
+        if r.status.needs_rerun()
+            && let Some(w) = &mut self.failed
+        {
+            let mut cells: Vec<String> = r.raw.iter().map(|c| neutralise(c)).collect();
+            cells.resize(self.width, String::new());
+            w.write_record(&cells)?;
+        }
+        if !r.undo.is_empty()
+            && let Some(w) = &mut self.undo
+        {
+            let mut cells = vec![String::new(); self.width];
+            cells[self.id_index] = r.id.clone();
+            for (col, value) in &r.undo {
+                if let Some(cell) = cells.get_mut(*col) {
+                    *cell = neutralise(value);
+                }
+            }
+            w.write_record(&cells)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        for w in [&mut self.report, &mut self.failed, &mut self.undo]
+            .into_iter()
+            .flatten()
+        {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn open_csv(path: &Path) -> io::Result<CsvOut> {
+    let file = File::create(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(csv::WriterBuilder::new().from_writer(BufWriter::new(file)))
+}
+
+/// Prefix a cell that a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR)
+/// with `'`, the spreadsheet's own text marker. genupdate's reader removes that
+/// prefix again, so a neutralised failed-rows or undo file can be applied as it is.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Column;
+
+    fn header() -> Header {
+        Header {
+            names: vec!["id".into(), "title".into()],
+            columns: vec![
+                Column::Id,
+                Column::Profile(crate::input::ProfileField::Title),
+            ],
+            id_index: 0,
+        }
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_left_alone() {
+        assert_eq!(neutralise("=1+2"), "'=1+2");
+        assert_eq!(neutralise("+15551234"), "'+15551234");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("-2"), "'-2");
+        assert_eq!(neutralise("Agent"), "Agent");
+        assert_eq!(neutralise(""), "");
+    }
+
+    #[test]
+    fn the_report_is_written_in_input_order_whatever_the_completion_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = Outputs {
+            report: Some(dir.path().join("r.csv")),
+            failed: Some(dir.path().join("f.csv")),
+            undo: Some(dir.path().join("u.csv")),
+        };
+        let mut sink = ReportSink::create(&outputs, &header()).unwrap();
+        let mut second = RowResult::new(1, 3, "b", vec!["b".into(), "=x".into()], Status::Failed);
+        second.reason = Some("not_found");
+        let mut first = RowResult::new(0, 2, "a", vec!["a".into(), "T".into()], Status::Updated);
+        first.undo = vec![(1, "Old".into())];
+        sink.push(second).unwrap();
+        let partial = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+        assert_eq!(partial.lines().count(), 1, "row 1 waits for row 0");
+        sink.push(first).unwrap();
+        sink.finish().unwrap();
+        let report = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(
+            lines[0],
+            "line,id,status,attempts,http_status,message,reason,changed_fields,genesys_code,correlation_id"
+        );
+        assert!(lines[1].starts_with("2,a,updated"));
+        assert!(lines[2].starts_with("3,b,failed"));
+        let failed = std::fs::read_to_string(dir.path().join("f.csv")).unwrap();
+        assert_eq!(failed, "id,title\nb,'=x\n");
+        let undo = std::fs::read_to_string(dir.path().join("u.csv")).unwrap();
+        assert_eq!(undo, "id,title\na,Old\n");
+    }
+}
