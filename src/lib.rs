@@ -18,6 +18,7 @@ pub mod plan;
 pub mod report;
 pub mod sandbox;
 pub mod secret;
+pub mod summary;
 
 use cli::{Cli, Command};
 use exit::Exit;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 use crate::input::{
     CLEAR_MARKER, Cell, Column, ContactType, Header, MediaType, ProfileField, Row, UserState, Value,
 };
-use crate::model::{Contact, EmployerInfo, ProficiencyUpdate, User, UserRoutingSkill};
+use crate::model::{Contact, EmployerInfo, User, UserRoutingSkill};
 
 /// Skill and language ids resolved from the header, aligned with `Header::columns`
 /// (`Some(id)` for `skill:` and `language:` columns, `None` elsewhere).
@@ -53,29 +53,38 @@ pub struct Plan {
     pub profile_changes: Vec<Change>,
     /// A `state` change, sent in a PATCH of its own.
     pub state: Option<(UserState, Change)>,
-    pub skills_set: Vec<ProficiencyUpdate>,
-    pub skills_remove: Vec<String>,
-    pub languages_set: Vec<ProficiencyUpdate>,
-    pub languages_remove: Vec<String>,
-    /// Columns behind the skill and language writes.
-    pub routing_changes: Vec<Change>,
+    /// Skill and language writes, in header order.
+    pub routing: Vec<RoutingWrite>,
+}
+
+/// Skills and languages are written through their own endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutingKind {
+    Skill,
+    Language,
+}
+
+/// One skill or language change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutingWrite {
+    pub kind: RoutingKind,
+    /// The skill or language id.
+    pub id: String,
+    /// `Some(proficiency)` to add or update, `None` to remove.
+    pub proficiency: Option<f64>,
+    pub change: Change,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.profile.is_empty()
-            && self.state.is_none()
-            && self.skills_set.is_empty()
-            && self.skills_remove.is_empty()
-            && self.languages_set.is_empty()
-            && self.languages_remove.is_empty()
+        self.profile.is_empty() && self.state.is_none() && self.routing.is_empty()
     }
 
     /// Every change, in header order.
     pub fn changes(&self) -> Vec<&Change> {
         let mut all: Vec<&Change> = self.profile_changes.iter().collect();
         all.extend(self.state.iter().map(|(_, c)| c));
-        all.extend(self.routing_changes.iter());
+        all.extend(self.routing.iter().map(|w| &w.change));
         all.sort_by_key(|c| c.column);
         all
     }
@@ -165,36 +174,25 @@ pub fn plan(header: &Header, row: &Row, user: &User, routing: &RoutingIds) -> Pl
                 let Some(id) = routing.get(i).cloned().flatten() else {
                     continue;
                 };
-                let is_skill = matches!(column, Column::Skill(_));
-                let current = if is_skill {
-                    &user.skills
-                } else {
-                    &user.languages
+                let (kind, current) = match column {
+                    Column::Skill(_) => (RoutingKind::Skill, &user.skills),
+                    _ => (RoutingKind::Language, &user.languages),
                 };
                 let before = current
                     .as_deref()
                     .and_then(|list| proficiency_of(list, &id));
-                let (set, remove) = if is_skill {
-                    (&mut p.skills_set, &mut p.skills_remove)
-                } else {
-                    (&mut p.languages_set, &mut p.languages_remove)
+                let proficiency = match cell {
+                    Cell::Set(Value::Proficiency(want)) if before != Some(*want) => Some(*want),
+                    Cell::Clear if before.is_some() => None,
+                    _ => continue,
                 };
-                match cell {
-                    Cell::Set(Value::Proficiency(want)) if before != Some(*want) => {
-                        set.push(ProficiencyUpdate {
-                            id,
-                            proficiency: *want,
-                        });
-                        p.routing_changes
-                            .push(change(fmt_prof(before), fmt_prof(Some(*want))));
-                    }
-                    Cell::Clear if before.is_some() => {
-                        remove.push(id);
-                        p.routing_changes
-                            .push(change(fmt_prof(before), String::new()));
-                    }
-                    _ => {}
-                }
+                let change = change(fmt_prof(before), fmt_prof(proficiency));
+                p.routing.push(RoutingWrite {
+                    kind,
+                    id,
+                    proficiency,
+                    change,
+                });
             }
         }
     }

@@ -186,22 +186,23 @@ fn skills_are_set_changed_or_removed_only_when_they_differ() {
         Cell::Clear,
     ]);
     let p = plan(&h, &r, &user(), &ids);
-    assert_eq!(p.skills_remove, vec!["sk-billing".to_string()]);
+    let writes: Vec<(RoutingKind, &str, Option<f64>)> = p
+        .routing
+        .iter()
+        .map(|w| (w.kind, w.id.as_str(), w.proficiency))
+        .collect();
     assert_eq!(
-        p.skills_set,
-        vec![ProficiencyUpdate {
-            id: "sk-sales".into(),
-            proficiency: 4.5
-        }]
-    );
-    assert!(
-        p.languages_remove.is_empty(),
+        writes,
+        vec![
+            (RoutingKind::Skill, "sk-billing", None),
+            (RoutingKind::Skill, "sk-sales", Some(4.5))
+        ],
         "removing a language the user lacks is a no-op"
     );
     let undo: Vec<String> = p
-        .routing_changes
+        .routing
         .iter()
-        .map(|c| c.undo_cell(&h.columns[c.column]))
+        .map(|w| w.change.undo_cell(&h.columns[w.change.column]))
         .collect();
     assert_eq!(undo, vec!["3".to_string(), CLEAR_MARKER.to_string()]);
 }

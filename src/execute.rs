@@ -1,0 +1,296 @@
+//! Carrying out one row: plan, write, and on a version conflict or a lost response
+//! re-read the user and plan again.
+//!
+//! Every write is guarded by the version just read, so a blind resend can never
+//! overwrite another integration's change: after a 409 (or the 400 "does not match
+//! the current version") or a dropped connection, the user is read again and the row
+//! is re-diffed, so a change that already landed is not written twice and fields the
+//! row does not name are never sent. This is sequential per row; concurrency lives in
+//! [`crate::runner`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::client::{ApiError, Client, Fatal};
+use crate::input::{Header, Row};
+use crate::model::{ProficiencyUpdate, User};
+use crate::plan::{Change, Plan, RoutingIds, RoutingKind, RoutingWrite, plan};
+use crate::report::{RowResult, Status};
+
+/// What the bulk and single reads ask the API to include.
+pub const EXPAND: &[&str] = &["skills", "languages", "employerInfo"];
+
+/// Skill and language bulk writes take at most this many entries.
+const ROUTING_CHUNK: usize = 50;
+
+/// Shared, read-only context of a run's rows.
+pub struct RowContext {
+    pub client: Client,
+    pub header: Header,
+    pub routing: RoutingIds,
+    /// Re-reads after version conflicts or lost responses before the row fails.
+    pub max_conflict_retries: u32,
+}
+
+/// How a row ended.
+#[derive(Debug)]
+pub enum RowEnd {
+    Done(RowResult),
+    /// A Retry-After longer than the maximum: run this row again after `until`.
+    Deferred { row: Row, seq: u64, until: Instant },
+    /// The run must stop (credentials, permissions, unreachable API).
+    Fatal(RowResult, Fatal),
+}
+
+/// Why a write round did not finish.
+enum Interrupt {
+    /// The user changed under us, or we lost the response: re-read and re-plan.
+    Reread,
+    Error(ApiError),
+}
+
+/// Per-row bookkeeping across write rounds.
+#[derive(Default)]
+struct Progress {
+    attempts: u32,
+    last_status: Option<u16>,
+    correlation_id: Option<String>,
+    /// Column -> undo cell, recorded when a write for that column is known to have landed.
+    undo: BTreeMap<usize, String>,
+    /// Changes of a write whose response was lost: landed if a re-read shows them.
+    uncertain: Vec<Change>,
+}
+
+impl Progress {
+    fn landed(&mut self, header: &Header, changes: &[Change]) {
+        for c in changes {
+            self.undo.entry(c.column).or_insert_with(|| c.undo_cell(&header.columns[c.column]));
+        }
+    }
+
+    fn count(&mut self, attempts: u32, status: Option<u16>, correlation_id: Option<String>) {
+        self.attempts += attempts;
+        if status.is_some() {
+            self.last_status = status;
+        }
+        if correlation_id.is_some() {
+            self.correlation_id = correlation_id;
+        }
+    }
+}
+
+/// Apply one row. `user` is the user as read by the bulk read (`None`: not found);
+/// `reread` asks for a fresh single read first (a deferred row coming back).
+pub async fn apply_row(ctx: &RowContext, seq: u64, row: Row, user: Option<User>, reread: bool) -> RowEnd {
+    let mut p = Progress::default();
+    let mut user = match (user, reread) {
+        (Some(u), false) => u,
+        (None, false) => return RowEnd::Done(not_found(seq, &row, &p)),
+        (_, true) => match read(ctx, &row, &mut p).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return RowEnd::Done(not_found(seq, &row, &p)),
+            Err(e) => return fail(ctx, seq, row, p, e),
+        },
+    };
+    let mut rounds = 0;
+    loop {
+        let plan = plan(&ctx.header, &row, &user, &ctx.routing);
+        if !p.uncertain.is_empty() {
+            // A lost response: whatever the new plan no longer needs has landed.
+            let pending = std::mem::take(&mut p.uncertain);
+            let still: Vec<usize> = plan.changes().iter().map(|c| c.column).collect();
+            let landed: Vec<Change> = pending.into_iter().filter(|c| !still.contains(&c.column)).collect();
+            p.landed(&ctx.header, &landed);
+        }
+        if plan.is_empty() {
+            return RowEnd::Done(done(seq, &row, &ctx.header, p));
+        }
+        match execute(ctx, &row.id, &mut user, &plan, &mut p).await {
+            Ok(()) => return RowEnd::Done(done(seq, &row, &ctx.header, p)),
+            Err(Interrupt::Error(e)) => return fail(ctx, seq, row, p, e),
+            Err(Interrupt::Reread) => {
+                rounds += 1;
+                if rounds > ctx.max_conflict_retries {
+                    let mut r = result(seq, &row, &p, Status::Failed);
+                    r.reason = Some("conflict");
+                    r.message = format!(
+                        "the user kept changing under us: still in conflict after {} re-reads; re-run the row",
+                        ctx.max_conflict_retries
+                    );
+                    return RowEnd::Done(r);
+                }
+                match read(ctx, &row, &mut p).await {
+                    Ok(Some(u)) => user = u,
+                    Ok(None) => return RowEnd::Done(not_found(seq, &row, &p)),
+                    Err(e) => return fail(ctx, seq, row, p, e),
+                }
+            }
+        }
+    }
+}
+
+/// One write round: profile PATCH, state PATCH, skills, languages, in that order.
+async fn execute(ctx: &RowContext, id: &str, user: &mut User, plan: &Plan, p: &mut Progress) -> Result<(), Interrupt> {
+    if !plan.profile.is_empty() {
+        let mut body = plan.profile.clone();
+        body.insert("version".into(), Json::from(user.version));
+        patch(ctx, id, user, Json::Object(body), &plan.profile_changes, p).await?;
+    }
+    if let Some((state, change)) = &plan.state {
+        let body = serde_json::json!({ "state": state.wire(), "version": user.version });
+        patch(ctx, id, user, body, std::slice::from_ref(change), p).await?;
+    }
+    for kind in [RoutingKind::Skill, RoutingKind::Language] {
+        let writes: Vec<&RoutingWrite> = plan.routing.iter().filter(|w| w.kind == kind).collect();
+        let sets: Vec<&RoutingWrite> = writes.iter().copied().filter(|w| w.proficiency.is_some()).collect();
+        for chunk in sets.chunks(ROUTING_CHUNK) {
+            let body: Vec<ProficiencyUpdate> = chunk
+                .iter()
+                .map(|w| ProficiencyUpdate { id: w.id.clone(), proficiency: w.proficiency.unwrap_or_default() })
+                .collect();
+            let sent = match kind {
+                RoutingKind::Skill => ctx.client.patch_user_skills(id, &body).await,
+                RoutingKind::Language => ctx.client.patch_user_languages(id, &body).await,
+            };
+            step(ctx, sent.map(|_| ()), chunk, p)?;
+        }
+        for w in writes.iter().filter(|w| w.proficiency.is_none()) {
+            let sent = match kind {
+                RoutingKind::Skill => ctx.client.delete_user_skill(id, &w.id).await,
+                RoutingKind::Language => ctx.client.delete_user_language(id, &w.id).await,
+            };
+            step(ctx, sent, std::slice::from_ref(w), p)?;
+        }
+    }
+    Ok(())
+}
+
+async fn patch(
+    ctx: &RowContext,
+    id: &str,
+    user: &mut User,
+    body: Json,
+    changes: &[Change],
+    p: &mut Progress,
+) -> Result<(), Interrupt> {
+    match ctx.client.patch_user_response(id, &body).await {
+        Ok((updated, attempts, correlation_id)) => {
+            p.count(attempts, Some(200), correlation_id);
+            p.landed(&ctx.header, changes);
+            // The PATCH answer has no expanded fields: keep the ones we read.
+            let (skills, languages, employer) =
+                (user.skills.take(), user.languages.take(), user.employer_info.take());
+            *user = updated;
+            user.skills = skills;
+            user.languages = languages;
+            if user.employer_info.is_none() {
+                user.employer_info = employer;
+            }
+            Ok(())
+        }
+        Err(ApiError::Conflict { status, correlation_id, attempts, .. }) => {
+            p.count(attempts, Some(status), correlation_id);
+            Err(Interrupt::Reread)
+        }
+        Err(ApiError::Uncertain { attempts, .. }) => {
+            p.count(attempts, None, None);
+            p.uncertain.extend(changes.iter().cloned());
+            Err(Interrupt::Reread)
+        }
+        Err(e) => Err(Interrupt::Error(e)),
+    }
+}
+
+/// Book a skill or language write: its changes landed, or the row fails.
+fn step(ctx: &RowContext, r: Result<(), ApiError>, writes: &[&RoutingWrite], p: &mut Progress) -> Result<(), Interrupt> {
+    match r {
+        Ok(()) => {
+            p.count(1, Some(200), None);
+            let changes: Vec<Change> = writes.iter().map(|w| w.change.clone()).collect();
+            p.landed(&ctx.header, &changes);
+            Ok(())
+        }
+        Err(e) => Err(Interrupt::Error(e)),
+    }
+}
+
+/// A fresh single read; `Ok(None)` when the user no longer exists.
+async fn read(ctx: &RowContext, row: &Row, p: &mut Progress) -> Result<Option<User>, ApiError> {
+    match ctx.client.get_user(&row.id, EXPAND).await {
+        Ok(u) => {
+            p.count(1, Some(200), None);
+            Ok(Some(u))
+        }
+        Err(ApiError::Rejected { status: 404, attempts, correlation_id, .. }) => {
+            p.count(attempts, Some(404), correlation_id);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn result(seq: u64, row: &Row, p: &Progress, status: Status) -> RowResult {
+    let mut r = RowResult::new(seq, row.line, &row.id, row.raw.clone(), status);
+    r.attempts = p.attempts;
+    r.http_status = p.last_status;
+    r.correlation_id = p.correlation_id.clone();
+    r
+}
+
+fn done(seq: u64, row: &Row, header: &Header, p: Progress) -> RowResult {
+    let status = if p.undo.is_empty() { Status::Unchanged } else { Status::Updated };
+    let mut r = result(seq, row, &p, status);
+    r.changed = p.undo.keys().map(|c| header.names[*c].clone()).collect();
+    r.message = match status {
+        Status::Updated => format!("changed {}", r.changed.join(", ")),
+        _ => "already up to date".into(),
+    };
+    r.undo = p.undo.into_iter().collect();
+    r
+}
+
+fn not_found(seq: u64, row: &Row, p: &Progress) -> RowResult {
+    let mut r = result(seq, row, p, Status::Failed);
+    r.reason = Some("not_found");
+    r.http_status = r.http_status.or(Some(404));
+    r.message = format!("no user with id {} in this org", row.id);
+    r
+}
+
+fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> RowEnd {
+    if let ApiError::Deferred { retry_after, attempts, .. } = &e {
+        p.attempts += attempts;
+        return RowEnd::Deferred { seq, until: Instant::now() + *retry_after, row };
+    }
+    p.count(e.attempts(), e.status(), e.correlation_id().map(str::to_string));
+    let mut r = result(seq, &row, &p, Status::Failed);
+    // Writes that landed before the failure still belong in the undo file.
+    r.undo = std::mem::take(&mut p.undo).into_iter().collect();
+    r.changed = r.undo.iter().map(|(c, _)| ctx.header.names[*c].clone()).collect();
+    r.code = e.code().map(str::to_string);
+    r.message = e.to_string();
+    r.reason = Some(match &e {
+        ApiError::Rejected { status: 404, .. } => "not_found",
+        ApiError::Rejected { .. } => "rejected",
+        ApiError::Exhausted { status: Some(429), .. } => "rate_limited",
+        ApiError::Exhausted { .. } => "server_error",
+        ApiError::Conflict { .. } | ApiError::Uncertain { .. } => "conflict",
+        ApiError::Deferred { .. } => "rate_limited",
+        ApiError::Fatal(_) => "aborted",
+    });
+    if let ApiError::Fatal(f) = e {
+        return RowEnd::Fatal(r, f);
+    }
+    RowEnd::Done(r)
+}
+
+
+/// How long a deferred row waits at most before it is given up as rate limited.
+pub const MAX_DEFERRALS: u32 = 3;
+
+/// Used by the runner for rows that are re-run after a long Retry-After.
+pub fn deferred_wait(until: Instant) -> Duration {
+    until.saturating_duration_since(Instant::now())
+}

@@ -1,0 +1,232 @@
+//! The end-of-run summary: counts by status, traffic, time and why the run ended.
+//! Printed as text on stderr, or as one JSON object on stdout with `--output json`
+//! on every exit path, so cron wrappers can always parse what happened.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::exit::Exit;
+use crate::report::Status;
+
+/// Why the run ended, for scripts (`exit_reason` in the JSON summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    Completed,
+    RowsFailed,
+    InvalidInput,
+    Usage,
+    Aborted,
+    ErrorBudget,
+    Deadline,
+    Interrupted,
+    LockHeld,
+}
+
+impl ExitReason {
+    pub fn exit(self) -> Exit {
+        match self {
+            ExitReason::Completed => Exit::Success,
+            ExitReason::RowsFailed | ExitReason::Deadline => Exit::RowsFailed,
+            ExitReason::InvalidInput => Exit::InvalidInput,
+            ExitReason::Usage => Exit::Usage,
+            ExitReason::Aborted | ExitReason::ErrorBudget => Exit::Aborted,
+            ExitReason::Interrupted => Exit::Interrupted,
+            ExitReason::LockHeld => Exit::Locked,
+        }
+    }
+}
+
+/// Row counts by status and by failure reason.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub updated: u64,
+    pub unchanged: u64,
+    pub planned: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    /// Failed and skipped rows by reason (not_found, conflict, ...).
+    pub reasons: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status, reason: Option<&str>) {
+        match status {
+            Status::Updated => self.updated += 1,
+            Status::Unchanged => self.unchanged += 1,
+            Status::Planned => self.planned += 1,
+            Status::Failed => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+        }
+        if let Some(reason) = reason {
+            *self.reasons.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.updated + self.unchanged + self.planned + self.failed + self.skipped
+    }
+
+    /// Rows that were tried (not skipped).
+    pub fn attempted(&self) -> u64 {
+        self.total() - self.skipped
+    }
+}
+
+/// Everything the summary says.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub file: String,
+    pub exit_code: u8,
+    pub exit_reason: ExitReason,
+    /// A sentence for humans when the run did not complete normally.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub dry_run: bool,
+    pub rows: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub requests: u64,
+    pub too_many_requests: u64,
+    pub retries: u64,
+    pub elapsed_seconds: f64,
+    /// Requests per minute achieved over the run.
+    pub achieved_rate_per_minute: f64,
+    /// The pace the governor ended at (requests per minute).
+    pub rate_limit_per_minute: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_rows: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo: Option<String>,
+}
+
+impl Summary {
+    /// A summary for a run that ended before any row was processed.
+    pub fn early(file: &str, reason: ExitReason, error: Option<String>) -> Summary {
+        Summary {
+            file: file.to_string(),
+            exit_code: reason.exit().code(),
+            exit_reason: reason,
+            error,
+            dry_run: false,
+            rows: 0,
+            counts: Counts::default(),
+            requests: 0,
+            too_many_requests: 0,
+            retries: 0,
+            elapsed_seconds: 0.0,
+            achieved_rate_per_minute: 0.0,
+            rate_limit_per_minute: 0.0,
+            report: None,
+            failed_rows: None,
+            undo: None,
+        }
+    }
+
+    pub fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed_seconds = elapsed.as_secs_f64();
+        self.achieved_rate_per_minute = rate_per_minute(self.requests, elapsed);
+    }
+
+    /// The text form, several lines, for stderr.
+    pub fn render_text(&self) -> String {
+        let c = &self.counts;
+        let mut out = String::new();
+        let verb = if self.dry_run {
+            "planned (dry run)"
+        } else {
+            "updated"
+        };
+        let done = if self.dry_run { c.planned } else { c.updated };
+        out.push_str(&format!(
+            "{}: {} rows: {done} {verb}, {} unchanged, {} failed, {} skipped\n",
+            self.file, self.rows, c.unchanged, c.failed, c.skipped
+        ));
+        if !c.reasons.is_empty() {
+            let reasons: Vec<String> = c.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out.push_str(&format!("  reasons: {}\n", reasons.join(", ")));
+        }
+        out.push_str(&format!(
+            "  {} requests, {} retries, {} rate-limited (429), {:.1} s, {:.0} requests/min (limit {:.0}/min)\n",
+            self.requests,
+            self.retries,
+            self.too_many_requests,
+            self.elapsed_seconds,
+            self.achieved_rate_per_minute,
+            self.rate_limit_per_minute
+        ));
+        for (what, path) in [
+            ("report", &self.report),
+            ("failed rows", &self.failed_rows),
+            ("undo file", &self.undo),
+        ] {
+            if let Some(path) = path {
+                out.push_str(&format!("  {what}: {path}\n"));
+            }
+        }
+        if let Some(error) = &self.error {
+            out.push_str(&format!("  stopped: {error}\n"));
+        }
+        out
+    }
+}
+
+/// Requests per minute over `elapsed` (0 for an instant run).
+pub fn rate_per_minute(requests: u64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs <= 0.0 {
+        0.0
+    } else {
+        requests as f64 * 60.0 / secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_reasons_map_to_the_documented_codes() {
+        assert_eq!(ExitReason::Completed.exit().code(), 0);
+        assert_eq!(ExitReason::RowsFailed.exit().code(), 1);
+        assert_eq!(ExitReason::Deadline.exit().code(), 1);
+        assert_eq!(ExitReason::Usage.exit().code(), 2);
+        assert_eq!(ExitReason::InvalidInput.exit().code(), 3);
+        assert_eq!(ExitReason::ErrorBudget.exit().code(), 4);
+        assert_eq!(ExitReason::LockHeld.exit().code(), 5);
+        assert_eq!(ExitReason::Interrupted.exit().code(), 130);
+    }
+
+    #[test]
+    fn counts_add_up_and_keep_reasons() {
+        let mut c = Counts::default();
+        c.add(Status::Updated, None);
+        c.add(Status::Failed, Some("not_found"));
+        c.add(Status::Skipped, Some("deadline"));
+        assert_eq!((c.total(), c.attempted()), (3, 2));
+        assert_eq!(c.reasons["not_found"], 1);
+    }
+
+    #[test]
+    fn the_json_summary_flattens_counts_and_names_the_exit_reason() {
+        let s = Summary::early(
+            "users.csv",
+            ExitReason::LockHeld,
+            Some("held by pid 7".into()),
+        );
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["exit_reason"], "lock_held");
+        assert_eq!(v["exit_code"], 5);
+        assert_eq!(v["updated"], 0);
+    }
+
+    #[test]
+    fn rate_is_per_minute_and_zero_for_no_time() {
+        assert_eq!(rate_per_minute(10, Duration::from_secs(30)), 20.0);
+        assert_eq!(rate_per_minute(10, Duration::ZERO), 0.0);
+    }
+}
