@@ -256,3 +256,75 @@ mod tests {
         );
     }
 }
+
+/// Parse `--deadline`: a duration (`45m`, `2h30m`, `90s`) or a local clock time
+/// (`05:30`, `05:30:00`; the next time the clock shows it). Returns how long from `now`.
+pub fn parse_deadline(
+    value: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<std::time::Duration, ConfigError> {
+    let value = value.trim();
+    if let Ok(d) = humantime::parse_duration(value) {
+        return Ok(d);
+    }
+    let time = chrono::NaiveTime::parse_from_str(value, "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(value, "%H:%M"))
+        .map_err(|_| {
+            ConfigError::Invalid(format!(
+                "--deadline '{value}' is neither a duration (45m, 2h30m) nor a clock time (05:30)"
+            ))
+        })?;
+    let mut at = now.date().and_time(time);
+    if at <= now {
+        at += chrono::Duration::days(1);
+    }
+    (at - now)
+        .to_std()
+        .map_err(|_| ConfigError::Invalid(format!("--deadline '{value}' is out of range")))
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(h: u32, m: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
+            .and_then(|d| d.and_hms_opt(h, m, 0))
+            .unwrap()
+    }
+
+    #[test]
+    fn durations_and_clock_times_are_both_deadlines() {
+        assert_eq!(
+            parse_deadline("45m", at(1, 0)).unwrap(),
+            Duration::from_secs(45 * 60)
+        );
+        assert_eq!(
+            parse_deadline("2h30m", at(1, 0)).unwrap(),
+            Duration::from_secs(9000)
+        );
+        assert_eq!(
+            parse_deadline("05:30", at(2, 0)).unwrap(),
+            Duration::from_secs(3 * 3600 + 1800)
+        );
+    }
+
+    #[test]
+    fn a_clock_time_already_past_today_means_tomorrow() {
+        assert_eq!(
+            parse_deadline("01:00", at(2, 0)).unwrap(),
+            Duration::from_secs(23 * 3600)
+        );
+    }
+
+    #[test]
+    fn nonsense_names_the_flag() {
+        assert!(
+            parse_deadline("soon", at(2, 0))
+                .unwrap_err()
+                .to_string()
+                .contains("--deadline")
+        );
+    }
+}

@@ -9,7 +9,7 @@
 //! [`crate::runner`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value as Json;
 
@@ -39,7 +39,11 @@ pub struct RowContext {
 pub enum RowEnd {
     Done(RowResult),
     /// A Retry-After longer than the maximum: run this row again after `until`.
-    Deferred { row: Row, seq: u64, until: Instant },
+    Deferred {
+        row: Row,
+        seq: u64,
+        until: Instant,
+    },
     /// The run must stop (credentials, permissions, unreachable API).
     Fatal(RowResult, Fatal),
 }
@@ -66,7 +70,9 @@ struct Progress {
 impl Progress {
     fn landed(&mut self, header: &Header, changes: &[Change]) {
         for c in changes {
-            self.undo.entry(c.column).or_insert_with(|| c.undo_cell(&header.columns[c.column]));
+            self.undo
+                .entry(c.column)
+                .or_insert_with(|| c.undo_cell(&header.columns[c.column]));
         }
     }
 
@@ -83,7 +89,13 @@ impl Progress {
 
 /// Apply one row. `user` is the user as read by the bulk read (`None`: not found);
 /// `reread` asks for a fresh single read first (a deferred row coming back).
-pub async fn apply_row(ctx: &RowContext, seq: u64, row: Row, user: Option<User>, reread: bool) -> RowEnd {
+pub async fn apply_row(
+    ctx: &RowContext,
+    seq: u64,
+    row: Row,
+    user: Option<User>,
+    reread: bool,
+) -> RowEnd {
     let mut p = Progress::default();
     let mut user = match (user, reread) {
         (Some(u), false) => u,
@@ -101,7 +113,10 @@ pub async fn apply_row(ctx: &RowContext, seq: u64, row: Row, user: Option<User>,
             // A lost response: whatever the new plan no longer needs has landed.
             let pending = std::mem::take(&mut p.uncertain);
             let still: Vec<usize> = plan.changes().iter().map(|c| c.column).collect();
-            let landed: Vec<Change> = pending.into_iter().filter(|c| !still.contains(&c.column)).collect();
+            let landed: Vec<Change> = pending
+                .into_iter()
+                .filter(|c| !still.contains(&c.column))
+                .collect();
             p.landed(&ctx.header, &landed);
         }
         if plan.is_empty() {
@@ -132,7 +147,13 @@ pub async fn apply_row(ctx: &RowContext, seq: u64, row: Row, user: Option<User>,
 }
 
 /// One write round: profile PATCH, state PATCH, skills, languages, in that order.
-async fn execute(ctx: &RowContext, id: &str, user: &mut User, plan: &Plan, p: &mut Progress) -> Result<(), Interrupt> {
+async fn execute(
+    ctx: &RowContext,
+    id: &str,
+    user: &mut User,
+    plan: &Plan,
+    p: &mut Progress,
+) -> Result<(), Interrupt> {
     if !plan.profile.is_empty() {
         let mut body = plan.profile.clone();
         body.insert("version".into(), Json::from(user.version));
@@ -144,11 +165,18 @@ async fn execute(ctx: &RowContext, id: &str, user: &mut User, plan: &Plan, p: &m
     }
     for kind in [RoutingKind::Skill, RoutingKind::Language] {
         let writes: Vec<&RoutingWrite> = plan.routing.iter().filter(|w| w.kind == kind).collect();
-        let sets: Vec<&RoutingWrite> = writes.iter().copied().filter(|w| w.proficiency.is_some()).collect();
+        let sets: Vec<&RoutingWrite> = writes
+            .iter()
+            .copied()
+            .filter(|w| w.proficiency.is_some())
+            .collect();
         for chunk in sets.chunks(ROUTING_CHUNK) {
             let body: Vec<ProficiencyUpdate> = chunk
                 .iter()
-                .map(|w| ProficiencyUpdate { id: w.id.clone(), proficiency: w.proficiency.unwrap_or_default() })
+                .map(|w| ProficiencyUpdate {
+                    id: w.id.clone(),
+                    proficiency: w.proficiency.unwrap_or_default(),
+                })
                 .collect();
             let sent = match kind {
                 RoutingKind::Skill => ctx.client.patch_user_skills(id, &body).await,
@@ -180,8 +208,11 @@ async fn patch(
             p.count(attempts, Some(200), correlation_id);
             p.landed(&ctx.header, changes);
             // The PATCH answer has no expanded fields: keep the ones we read.
-            let (skills, languages, employer) =
-                (user.skills.take(), user.languages.take(), user.employer_info.take());
+            let (skills, languages, employer) = (
+                user.skills.take(),
+                user.languages.take(),
+                user.employer_info.take(),
+            );
             *user = updated;
             user.skills = skills;
             user.languages = languages;
@@ -190,7 +221,12 @@ async fn patch(
             }
             Ok(())
         }
-        Err(ApiError::Conflict { status, correlation_id, attempts, .. }) => {
+        Err(ApiError::Conflict {
+            status,
+            correlation_id,
+            attempts,
+            ..
+        }) => {
             p.count(attempts, Some(status), correlation_id);
             Err(Interrupt::Reread)
         }
@@ -204,7 +240,12 @@ async fn patch(
 }
 
 /// Book a skill or language write: its changes landed, or the row fails.
-fn step(ctx: &RowContext, r: Result<(), ApiError>, writes: &[&RoutingWrite], p: &mut Progress) -> Result<(), Interrupt> {
+fn step(
+    ctx: &RowContext,
+    r: Result<(), ApiError>,
+    writes: &[&RoutingWrite],
+    p: &mut Progress,
+) -> Result<(), Interrupt> {
     match r {
         Ok(()) => {
             p.count(1, Some(200), None);
@@ -223,7 +264,12 @@ async fn read(ctx: &RowContext, row: &Row, p: &mut Progress) -> Result<Option<Us
             p.count(1, Some(200), None);
             Ok(Some(u))
         }
-        Err(ApiError::Rejected { status: 404, attempts, correlation_id, .. }) => {
+        Err(ApiError::Rejected {
+            status: 404,
+            attempts,
+            correlation_id,
+            ..
+        }) => {
             p.count(attempts, Some(404), correlation_id);
             Ok(None)
         }
@@ -240,7 +286,11 @@ fn result(seq: u64, row: &Row, p: &Progress, status: Status) -> RowResult {
 }
 
 fn done(seq: u64, row: &Row, header: &Header, p: Progress) -> RowResult {
-    let status = if p.undo.is_empty() { Status::Unchanged } else { Status::Updated };
+    let status = if p.undo.is_empty() {
+        Status::Unchanged
+    } else {
+        Status::Updated
+    };
     let mut r = result(seq, row, &p, status);
     r.changed = p.undo.keys().map(|c| header.names[*c].clone()).collect();
     r.message = match status {
@@ -260,21 +310,40 @@ fn not_found(seq: u64, row: &Row, p: &Progress) -> RowResult {
 }
 
 fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> RowEnd {
-    if let ApiError::Deferred { retry_after, attempts, .. } = &e {
+    if let ApiError::Deferred {
+        retry_after,
+        attempts,
+        ..
+    } = &e
+    {
         p.attempts += attempts;
-        return RowEnd::Deferred { seq, until: Instant::now() + *retry_after, row };
+        return RowEnd::Deferred {
+            seq,
+            until: Instant::now() + *retry_after,
+            row,
+        };
     }
-    p.count(e.attempts(), e.status(), e.correlation_id().map(str::to_string));
+    p.count(
+        e.attempts(),
+        e.status(),
+        e.correlation_id().map(str::to_string),
+    );
     let mut r = result(seq, &row, &p, Status::Failed);
     // Writes that landed before the failure still belong in the undo file.
     r.undo = std::mem::take(&mut p.undo).into_iter().collect();
-    r.changed = r.undo.iter().map(|(c, _)| ctx.header.names[*c].clone()).collect();
+    r.changed = r
+        .undo
+        .iter()
+        .map(|(c, _)| ctx.header.names[*c].clone())
+        .collect();
     r.code = e.code().map(str::to_string);
     r.message = e.to_string();
     r.reason = Some(match &e {
         ApiError::Rejected { status: 404, .. } => "not_found",
         ApiError::Rejected { .. } => "rejected",
-        ApiError::Exhausted { status: Some(429), .. } => "rate_limited",
+        ApiError::Exhausted {
+            status: Some(429), ..
+        } => "rate_limited",
         ApiError::Exhausted { .. } => "server_error",
         ApiError::Conflict { .. } | ApiError::Uncertain { .. } => "conflict",
         ApiError::Deferred { .. } => "rate_limited",
@@ -286,11 +355,5 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
     RowEnd::Done(r)
 }
 
-
-/// How long a deferred row waits at most before it is given up as rate limited.
+/// How many long Retry-After waits a row may take before it fails as rate limited.
 pub const MAX_DEFERRALS: u32 = 3;
-
-/// Used by the runner for rows that are re-run after a long Retry-After.
-pub fn deferred_wait(until: Instant) -> Duration {
-    until.saturating_duration_since(Instant::now())
-}

@@ -7,15 +7,19 @@
 //! `runner` (the only place with concurrency) → `report` (per-row results).
 //! [`sandbox`] is the built-in Genesys look-alike everything is tested against.
 
+pub mod apply;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod execute;
 pub mod exit;
 pub mod input;
+pub mod lock;
 pub mod logging;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod runner;
 pub mod sandbox;
 pub mod secret;
 pub mod summary;
@@ -28,10 +32,7 @@ pub fn run(cli: Cli) -> Exit {
     logging::init(cli.verbose, cli.quiet, cli.log_format);
     match cli.command {
         Command::Validate(args) => input::validate_command(&args, cli.quiet),
-        Command::Apply(_args) => {
-            eprintln!("genupdate: apply is not implemented yet");
-            Exit::Usage
-        }
+        Command::Apply(args) => apply::apply_command(&args, cli.quiet),
         Command::Sandbox(_args) => {
             eprintln!("genupdate: sandbox is not implemented yet");
             Exit::Usage

@@ -1,0 +1,373 @@
+//! `genupdate apply`: the main job, from a file name to a summary.
+//!
+//! The order is the promise: validate the whole file (nothing is sent if any row is
+//! wrong), resolve the region and credentials (or start the in-process sandbox), take
+//! the run lock, connect (token and the org's rate limit), resolve skill and language
+//! names once, then hand the rows to the [`crate::runner`]. Every way out of here
+//! produces a [`Summary`], so `--output json` always has something to print.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::cli::{ApplyArgs, OutputFormat};
+use crate::client::{Client, ClientConfig};
+use crate::config::{self, Credentials, Endpoints};
+use crate::execute::RowContext;
+use crate::input::{self, Column, Header};
+use crate::plan::RoutingIds;
+use crate::report::{Outputs, ReportSink};
+use crate::runner::{self, RunnerConfig};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::secret::Secret;
+use crate::summary::{ExitReason, Summary};
+
+/// Credentials as found in the environment, read in one place.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub access_token: Option<Secret>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Env {
+            client_id: var("GENESYSCLOUD_OAUTHCLIENT_ID"),
+            client_secret: var("GENESYSCLOUD_OAUTHCLIENT_SECRET").map(Secret::new),
+            access_token: var("GENESYSCLOUD_ACCESS_TOKEN").map(Secret::new),
+        }
+    }
+}
+
+/// How the run talks to the person or the cron job.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ui {
+    pub quiet: bool,
+    /// The binary listens for SIGINT/SIGTERM; in-process callers do not.
+    pub handle_signals: bool,
+}
+
+/// Grace period for in-flight rows after a stop.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// `genupdate apply` from the command line: run, print the summary, pick the exit code.
+pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
+    let summary = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(apply(
+            args,
+            &Env::from_process(),
+            Ui {
+                quiet,
+                handle_signals: true,
+            },
+        )),
+        Err(e) => Summary::early(
+            &args.file.display().to_string(),
+            ExitReason::Usage,
+            Some(format!("cannot start: {e}")),
+        ),
+    };
+    print_summary(&summary, args.output, quiet);
+    summary.exit_reason.exit()
+}
+
+/// Print the summary: JSON on stdout with `--output json`, text on stderr otherwise.
+pub fn print_summary(summary: &Summary, output: OutputFormat, quiet: bool) {
+    match output {
+        OutputFormat::Json => match serde_json::to_string(summary) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
+        },
+        OutputFormat::Text => {
+            if let Some(error) = &summary.error
+                && summary.rows == 0
+            {
+                eprintln!("genupdate: {error}");
+            } else if !quiet {
+                eprint!("{}", summary.render_text());
+            }
+        }
+    }
+}
+
+/// Run one apply to completion. Never panics on user input or network behaviour.
+pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
+    let started = Instant::now();
+    let file = args.file.display().to_string();
+    let early = |reason, msg: String| Summary::early(&file, reason, Some(msg));
+
+    // 1. The whole file validates before anything else happens.
+    let validation = match input::validate_path(&args.file) {
+        Ok(v) => v,
+        Err(input::InputError::Header { problems, .. }) => {
+            for p in &problems {
+                eprintln!("{}", p.render(&file));
+            }
+            return early(
+                ExitReason::InvalidInput,
+                format!("{file}: the header is invalid; nothing was sent"),
+            );
+        }
+        Err(e) => return early(ExitReason::Usage, e.to_string()),
+    };
+    if !validation.problems.is_empty() {
+        for p in &validation.problems {
+            eprintln!("{}", p.render(&file));
+        }
+        let n = validation.problems.len();
+        return early(
+            ExitReason::InvalidInput,
+            format!(
+                "{file}: {n} problem(s); nothing was sent. Fix them (genupdate validate {file}) and run again."
+            ),
+        );
+    }
+
+    // 2. Where and who.
+    let deadline = match &args.deadline {
+        Some(d) => match config::parse_deadline(d, chrono::Local::now().naive_local()) {
+            Ok(d) => Some(Instant::now() + d),
+            Err(e) => return early(ExitReason::Usage, e.to_string()),
+        },
+        None => None,
+    };
+    let (endpoints, credentials, sandbox) = match connect_target(args, env).await {
+        Ok(t) => t,
+        Err(msg) => return early(ExitReason::Usage, msg),
+    };
+    if let Some(s) = &sandbox {
+        eprintln!(
+            "genupdate: rehearsing against the built-in sandbox at {} (nothing leaves this machine)",
+            s.url()
+        );
+    }
+
+    // 3. One run at a time (a dry run writes nothing and needs no lock).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        let path = args
+            .lock
+            .clone()
+            .unwrap_or_else(|| crate::lock::default_path(&args.file));
+        match crate::lock::acquire(&path) {
+            Ok(lock) => Some(lock),
+            Err(e @ crate::lock::LockError::Held { .. }) => {
+                return early(ExitReason::LockHeld, e.to_string());
+            }
+            Err(e) => return early(ExitReason::Usage, e.to_string()),
+        }
+    };
+
+    // 4. Token and the org's limit.
+    let mut cfg = ClientConfig::new(endpoints, credentials);
+    cfg.concurrency = args.concurrency as usize;
+    cfg.rate_per_minute = args.rate.map(f64::from);
+    cfg.max_retries = args.max_retries;
+    cfg.max_retry_after = Duration::from_secs(args.max_retry_after);
+    cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
+    let client = match Client::connect(cfg).await {
+        Ok(c) => c,
+        Err(e) => return early(ExitReason::Aborted, e.to_string()),
+    };
+
+    // 5. The header's skill and language names, resolved once.
+    let (header, rows) = match input::open(&args.file) {
+        Ok(x) => x,
+        Err(e) => return early(ExitReason::Usage, e.to_string()),
+    };
+    let routing = match resolve_routing(&client, &header, &file).await {
+        Ok(r) => r,
+        Err((reason, msg)) => return finish(early(reason, msg), &client, started),
+    };
+
+    if let Some(deadline) = deadline {
+        warn_if_deadline_too_close(validation.rows, client.rate_per_minute(), deadline);
+    }
+
+    // 6. The rows.
+    let outputs = Outputs {
+        report: args.report.clone(),
+        failed: args.failed.clone(),
+        undo: args.undo.clone(),
+    };
+    let sink = match ReportSink::create(&outputs, &header) {
+        Ok(s) => s,
+        Err(e) => {
+            return finish(
+                early(
+                    ExitReason::Usage,
+                    format!("cannot create an output file: {e}"),
+                ),
+                &client,
+                started,
+            );
+        }
+    };
+    let json = args.output == OutputFormat::Json;
+    let terminal = runner::stderr_is_terminal();
+    let rcfg = RunnerConfig {
+        concurrency: args.concurrency as usize,
+        dry_run: args.dry_run,
+        max_errors: args.max_errors,
+        max_error_rate: args.max_error_rate,
+        deadline,
+        grace: GRACE,
+        total_rows: validation.rows,
+        progress_bar: terminal && !ui.quiet,
+        progress_lines: !terminal && !ui.quiet,
+        print_plan: args.dry_run && !json,
+        handle_signals: ui.handle_signals,
+    };
+    let ctx = Arc::new(RowContext {
+        client: client.clone(),
+        header,
+        routing,
+        max_conflict_retries: args.max_conflict_retries,
+    });
+    let outcome = runner::run(ctx, rows, sink, rcfg).await;
+
+    let mut summary = Summary::early(&file, ExitReason::Completed, None);
+    summary.dry_run = args.dry_run;
+    summary.rows = validation.rows;
+    summary.report = args.report.as_ref().map(|p| p.display().to_string());
+    summary.failed_rows = args.failed.as_ref().map(|p| p.display().to_string());
+    summary.undo = args.undo.as_ref().map(|p| p.display().to_string());
+    match outcome {
+        Ok(o) => {
+            summary.counts = o.counts;
+            let (reason, error) = match &o.stop {
+                Some(stop) => (stop.exit_reason(), Some(stop.describe())),
+                None if summary.counts.failed + summary.counts.skipped > 0 => {
+                    (ExitReason::RowsFailed, None)
+                }
+                None => (ExitReason::Completed, None),
+            };
+            summary.exit_reason = reason;
+            summary.error = error;
+        }
+        Err(e) => {
+            summary.exit_reason = ExitReason::Aborted;
+            summary.error = Some(format!("cannot write the report: {e}"));
+        }
+    }
+    summary.exit_code = summary.exit_reason.exit().code();
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    finish(summary, &client, started)
+}
+
+/// Fill in the traffic numbers.
+fn finish(mut summary: Summary, client: &Client, started: Instant) -> Summary {
+    let stats = client.stats();
+    summary.requests = stats.requests;
+    summary.too_many_requests = stats.too_many_requests;
+    summary.retries = stats.retries;
+    summary.rate_limit_per_minute = client.rate_per_minute();
+    summary.set_elapsed(started.elapsed());
+    summary
+}
+
+/// The endpoints and credentials to use: the in-process sandbox, or the real org.
+async fn connect_target(
+    args: &ApplyArgs,
+    env: &Env,
+) -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
+    if args.sandbox {
+        let cfg = SandboxConfig::demo();
+        let credentials = Credentials::ClientCredentials {
+            client_id: cfg.client_id.clone(),
+            client_secret: cfg.client_secret.clone(),
+        };
+        let sandbox = Sandbox::start(cfg)
+            .await
+            .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+        let endpoints = config::resolve_region(&sandbox.url(), false).map_err(|e| e.to_string())?;
+        return Ok((endpoints, credentials, Some(sandbox)));
+    }
+    let region = args
+        .region
+        .as_deref()
+        .ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
+    let endpoints = config::resolve_region(region, args.insecure_allow_http_to_remote_host)
+        .map_err(|e| e.to_string())?;
+    let credentials = Credentials::resolve(
+        env.client_id.clone(),
+        env.client_secret.clone(),
+        env.access_token.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((endpoints, credentials, None))
+}
+
+/// Resolve every `skill:` and `language:` column to an id by exact, case-insensitive
+/// name. An unknown name stops the run before any write (exit 3), naming the column.
+async fn resolve_routing(
+    client: &Client,
+    header: &Header,
+    file: &str,
+) -> Result<RoutingIds, (ExitReason, String)> {
+    let mut ids: RoutingIds = vec![None; header.columns.len()];
+    let mut unknown = Vec::new();
+    for (i, column) in header.columns.iter().enumerate() {
+        let (name, found, what) = match column {
+            Column::Skill(name) => (name, client.find_skills(name).await, "skill"),
+            Column::Language(name) => (name, client.find_languages(name).await, "language"),
+            _ => continue,
+        };
+        let found = found.map_err(|e| {
+            (
+                ExitReason::Aborted,
+                format!("cannot look up {what} '{name}': {e}"),
+            )
+        })?;
+        match found.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+            Some(entity) => ids[i] = Some(entity.id.clone()),
+            None => {
+                let near: Vec<&str> = found.iter().take(3).map(|s| s.name.as_str()).collect();
+                let hint = if near.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (names starting so: {})", near.join(", "))
+                };
+                unknown.push(format!(
+                    "{file}:1:{}: no {what} named '{name}' in this org{hint}",
+                    header.names[i]
+                ));
+            }
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(ids);
+    }
+    for u in &unknown {
+        eprintln!("{u}");
+    }
+    Err((
+        ExitReason::InvalidInput,
+        format!(
+            "{} unknown skill or language name(s); nothing was sent",
+            unknown.len()
+        ),
+    ))
+}
+
+/// Warn when the rows cannot all be sent before the deadline at the known rate.
+fn warn_if_deadline_too_close(rows: u64, rate_per_minute: f64, deadline: Instant) {
+    let requests = rows as f64 * 1.01 + rows as f64 / 100.0;
+    let needed = Duration::from_secs_f64(requests / rate_per_minute.max(1.0) * 60.0);
+    let left = deadline.saturating_duration_since(Instant::now());
+    if needed > left {
+        tracing::warn!(
+            "the deadline is in {:.0} min but {rows} rows may need up to {:.0} min at {:.0} requests/min; rows not reached will be skipped",
+            left.as_secs_f64() / 60.0,
+            needed.as_secs_f64() / 60.0,
+            rate_per_minute
+        );
+    }
+}

@@ -1,0 +1,663 @@
+//! The only place with concurrency.
+//!
+//! A blocking reader streams validated rows into a bounded channel; the dispatcher
+//! takes them 100 at a time, reads those users in one bulk GET, and hands each row
+//! to a worker task under a semaphore (`--concurrency`); workers send results to one
+//! collector, which owns the counts, the progress display and the report files. A
+//! stop (signal, deadline, error budget, fatal API error) ends the intake of new rows:
+//! in-flight rows finish within a grace period, and every row not attempted is
+//! reported `skipped`, so the report always has one line per input row. Memory is
+//! bounded by the channel, the semaphore and the report's reorder buffer, never by
+//! the file's length.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::execute::{EXPAND, MAX_DEFERRALS, RowContext, RowEnd, apply_row};
+use crate::input::{Problem, Row, RowReader};
+use crate::model::User;
+use crate::plan::plan;
+use crate::report::{ReportSink, RowResult, Status};
+use crate::summary::{Counts, ExitReason};
+
+/// Users per bulk read (the API's maximum for `GET /api/v2/users?id=`).
+pub const BATCH: usize = 100;
+
+/// How the run is driven.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    pub concurrency: usize,
+    pub dry_run: bool,
+    pub max_errors: Option<u64>,
+    pub max_error_rate: Option<f64>,
+    pub deadline: Option<Instant>,
+    /// How long in-flight rows may take to finish after a stop.
+    pub grace: Duration,
+    /// Rows in the file (from validation), for progress.
+    pub total_rows: u64,
+    /// Show a progress bar (stderr is a terminal and not --quiet).
+    pub progress_bar: bool,
+    /// Log a progress line every so often (not a terminal, not --quiet).
+    pub progress_lines: bool,
+    /// Print the dry-run plan on stdout.
+    pub print_plan: bool,
+    /// Listen for SIGINT/SIGTERM (the binary; not in-process tests).
+    pub handle_signals: bool,
+}
+
+/// Why the intake of new rows stopped early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Interrupted,
+    Deadline,
+    ErrorBudget(String),
+    Fatal(String),
+}
+
+impl Stop {
+    fn reason(&self) -> &'static str {
+        match self {
+            Stop::Interrupted => "interrupted",
+            Stop::Deadline => "deadline",
+            Stop::ErrorBudget(_) => "error_budget",
+            Stop::Fatal(_) => "aborted",
+        }
+    }
+
+    pub fn exit_reason(&self) -> ExitReason {
+        match self {
+            Stop::Interrupted => ExitReason::Interrupted,
+            Stop::Deadline => ExitReason::Deadline,
+            Stop::ErrorBudget(_) => ExitReason::ErrorBudget,
+            Stop::Fatal(_) => ExitReason::Aborted,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Stop::Interrupted => {
+                "interrupted by a signal; in-flight rows finished, the rest are skipped".into()
+            }
+            Stop::Deadline => "the deadline passed; rows not attempted are marked skipped".into(),
+            Stop::ErrorBudget(why) => format!("error budget spent: {why}"),
+            Stop::Fatal(why) => why.clone(),
+        }
+    }
+}
+
+/// The first stop wins; everyone can watch it.
+#[derive(Clone)]
+struct Stopper(Arc<watch::Sender<Option<Stop>>>);
+
+impl Stopper {
+    fn new() -> Self {
+        Stopper(Arc::new(watch::channel(None).0))
+    }
+
+    fn stop(&self, why: Stop) {
+        self.0.send_if_modified(|s| {
+            if s.is_none() {
+                tracing::warn!("stopping: {}", why.describe());
+                *s = Some(why);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    fn get(&self) -> Option<Stop> {
+        self.0.borrow().clone()
+    }
+
+    async fn stopped(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|s| s.is_some()).await;
+    }
+}
+
+/// What the run did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub counts: Counts,
+    pub stop: Option<Stop>,
+}
+
+/// Run every row of `rows` through `ctx`, writing results to `sink`.
+pub async fn run(
+    ctx: Arc<RowContext>,
+    rows: RowReader,
+    sink: ReportSink,
+    cfg: RunnerConfig,
+) -> std::io::Result<RunOutcome> {
+    let stopper = Stopper::new();
+    let watchers = spawn_watchers(&stopper, &cfg);
+
+    let (row_tx, mut row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
+    let reader = tokio::task::spawn_blocking(move || {
+        for item in rows {
+            if row_tx.blocking_send(item).is_err() {
+                break;
+            }
+        }
+    });
+
+    let (result_tx, result_rx) = mpsc::channel::<RowResult>(4 * BATCH);
+    let collector = tokio::spawn(collect(
+        result_rx,
+        sink,
+        cfg.clone(),
+        stopper.clone(),
+        ctx.clone(),
+    ));
+
+    let mut d = Dispatcher {
+        ctx,
+        cfg: cfg.clone(),
+        stopper: stopper.clone(),
+        results: result_tx,
+        permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
+        workers: JoinSet::new(),
+        in_flight: HashMap::new(),
+        deferred: Vec::new(),
+        deferrals: HashMap::new(),
+        seq: 0,
+    };
+    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
+    loop {
+        let mut items = Vec::with_capacity(BATCH);
+        while items.len() < BATCH {
+            let room = BATCH - items.len();
+            if row_rx.recv_many(&mut items, room).await == 0 {
+                break;
+            }
+        }
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            match item {
+                Ok(row) => batch.push(row),
+                Err(problems) => {
+                    let first = problems
+                        .first()
+                        .map(|p| p.render("input"))
+                        .unwrap_or_default();
+                    d.stopper.stop(Stop::Fatal(format!(
+                        "the input file changed during the run: {first}"
+                    )));
+                }
+            }
+        }
+        d.dispatch(std::mem::take(&mut batch)).await;
+    }
+    drop(row_rx);
+    let _ = reader.await;
+    d.drain().await;
+    d.run_deferred().await;
+    d.drain().await;
+    let stop = stopper.get();
+    drop(d);
+    for w in watchers {
+        w.abort();
+    }
+    let counts = collector.await.map_err(std::io::Error::other)??;
+    Ok(RunOutcome { counts, stop })
+}
+
+struct Dispatcher {
+    ctx: Arc<RowContext>,
+    cfg: RunnerConfig,
+    stopper: Stopper,
+    results: mpsc::Sender<RowResult>,
+    permits: Arc<Semaphore>,
+    workers: JoinSet<RowEnd>,
+    /// Rows being worked on, to report them if the grace period runs out.
+    in_flight: HashMap<u64, (u64, String, Vec<String>)>,
+    deferred: Vec<(Row, u64, Instant)>,
+    /// How many times each deferred row was deferred.
+    deferrals: HashMap<u64, u32>,
+    seq: u64,
+}
+
+impl Dispatcher {
+    /// One batch: a bulk read, then a worker per row.
+    async fn dispatch(&mut self, rows: Vec<Row>) {
+        let first_seq = self.seq;
+        self.seq += rows.len() as u64;
+        if let Some(stop) = self.stopper.get() {
+            for (i, row) in rows.into_iter().enumerate() {
+                self.skip(first_seq + i as u64, row, &stop).await;
+            }
+            return;
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let users = match self.ctx.client.get_users(&ids, EXPAND).await {
+            Ok(users) => users,
+            Err(crate::client::ApiError::Deferred { retry_after, .. }) => {
+                let until = Instant::now() + retry_after;
+                for (i, row) in rows.into_iter().enumerate() {
+                    self.defer(row, first_seq + i as u64, until);
+                }
+                return;
+            }
+            Err(e) => {
+                if let crate::client::ApiError::Fatal(f) = &e {
+                    self.stopper.stop(Stop::Fatal(f.to_string()));
+                }
+                let reason = if matches!(e, crate::client::ApiError::Fatal(_)) {
+                    "aborted"
+                } else {
+                    "server_error"
+                };
+                for (i, row) in rows.into_iter().enumerate() {
+                    let mut r = RowResult::new(
+                        first_seq + i as u64,
+                        row.line,
+                        &row.id,
+                        row.raw,
+                        Status::Failed,
+                    );
+                    r.reason = Some(reason);
+                    r.http_status = e.status();
+                    r.correlation_id = e.correlation_id().map(str::to_string);
+                    r.message = format!("bulk read of this row's batch failed: {e}");
+                    self.send(r).await;
+                }
+                return;
+            }
+        };
+        let mut by_id: HashMap<String, User> = users
+            .into_iter()
+            .map(|u| (u.id.to_ascii_lowercase(), u))
+            .collect();
+        for (i, row) in rows.into_iter().enumerate() {
+            let seq = first_seq + i as u64;
+            let user = by_id.remove(&row.id);
+            if self.cfg.dry_run {
+                self.plan_only(seq, row, user).await;
+            } else {
+                self.spawn(seq, row, user, false).await;
+            }
+        }
+    }
+
+    async fn spawn(&mut self, seq: u64, row: Row, user: Option<User>, reread: bool) {
+        let permit = tokio::select! {
+            p = self.permits.clone().acquire_owned() => p,
+            _ = self.stopper.stopped() => {
+                let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
+                return self.skip(seq, row, &stop).await;
+            }
+        };
+        let Ok(permit) = permit else { return };
+        if let Some(stop) = self.stopper.get() {
+            return self.skip(seq, row, &stop).await;
+        }
+        self.reap().await;
+        self.in_flight
+            .insert(seq, (row.line, row.id.clone(), row.raw.clone()));
+        let ctx = self.ctx.clone();
+        self.workers.spawn(async move {
+            let end = apply_row(&ctx, seq, row, user, reread).await;
+            drop(permit);
+            end
+        });
+    }
+
+    /// Handle the workers that have finished, without waiting.
+    async fn reap(&mut self) {
+        while let Some(joined) = self.workers.try_join_next() {
+            self.finished(joined).await;
+        }
+    }
+
+    async fn finished(&mut self, joined: Result<RowEnd, tokio::task::JoinError>) {
+        let end = match joined {
+            Ok(end) => end,
+            Err(e) => {
+                tracing::error!("a worker ended abnormally: {e}");
+                return;
+            }
+        };
+        match end {
+            RowEnd::Done(r) => {
+                self.in_flight.remove(&r.seq);
+                self.send(r).await;
+            }
+            RowEnd::Fatal(r, fatal) => {
+                self.in_flight.remove(&r.seq);
+                self.stopper.stop(Stop::Fatal(fatal.to_string()));
+                self.send(r).await;
+            }
+            RowEnd::Deferred { row, seq, until } => {
+                self.in_flight.remove(&seq);
+                tracing::info!(
+                    line = row.line,
+                    "a long Retry-After: row {} deferred to the end of the run",
+                    row.line
+                );
+                self.defer(row, seq, until);
+            }
+        }
+    }
+
+    /// Wait for every worker; after a stop, only for the grace period.
+    async fn drain(&mut self) {
+        let mut grace_until: Option<tokio::time::Instant> = None;
+        loop {
+            if grace_until.is_none() && self.stopper.get().is_some() {
+                grace_until = Some(tokio::time::Instant::now() + self.cfg.grace);
+            }
+            let next = tokio::select! {
+                j = self.workers.join_next() => j,
+                _ = self.stopper.stopped(), if grace_until.is_none() => continue,
+                _ = sleep_until_opt(grace_until) => {
+                    self.abandon().await;
+                    return;
+                }
+            };
+            match next {
+                Some(joined) => self.finished(joined).await,
+                None => return,
+            }
+        }
+    }
+
+    /// The grace period ran out: abort what is left and report it.
+    async fn abandon(&mut self) {
+        self.workers.abort_all();
+        while self.workers.join_next().await.is_some() {}
+        let left: Vec<(u64, (u64, String, Vec<String>))> = self.in_flight.drain().collect();
+        for (seq, (line, id, raw)) in left {
+            let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
+            r.reason = Some("interrupted");
+            r.message = "still in flight when the grace period ended; a re-run re-reads the user and finishes it".into();
+            self.send(r).await;
+        }
+    }
+
+    /// Rows whose Retry-After was longer than the maximum get their turn now, each
+    /// after its own Retry-After; a row deferred too often fails as rate limited.
+    async fn run_deferred(&mut self) {
+        while !self.deferred.is_empty() {
+            let mut rows = std::mem::take(&mut self.deferred);
+            rows.sort_by_key(|(_, _, until)| *until);
+            for (row, seq, until) in rows {
+                if let Some(stop) = self.stopper.get() {
+                    self.skip(seq, row, &stop).await;
+                    continue;
+                }
+                let round = self.deferrals.get(&seq).copied().unwrap_or(0);
+                if round > MAX_DEFERRALS {
+                    let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
+                    r.reason = Some("rate_limited");
+                    r.http_status = Some(429);
+                    r.message =
+                        format!("still rate limited after {MAX_DEFERRALS} long Retry-After waits");
+                    self.send(r).await;
+                    continue;
+                }
+                let wait = until.saturating_duration_since(Instant::now());
+                if !wait.is_zero() {
+                    tracing::info!(
+                        "waiting {:.0} s for a long Retry-After before the deferred rows",
+                        wait.as_secs_f64()
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = self.stopper.stopped() => {}
+                    }
+                }
+                self.spawn(seq, row, None, true).await;
+            }
+            self.drain().await;
+        }
+    }
+
+    fn defer(&mut self, row: Row, seq: u64, until: Instant) {
+        *self.deferrals.entry(seq).or_default() += 1;
+        self.deferred.push((row, seq, until));
+    }
+
+    async fn plan_only(&mut self, seq: u64, row: Row, user: Option<User>) {
+        let mut r = RowResult::new(seq, row.line, &row.id, row.raw.clone(), Status::Unchanged);
+        r.attempts = 0;
+        let Some(user) = user else {
+            r.status = Status::Failed;
+            r.reason = Some("not_found");
+            r.http_status = Some(404);
+            r.message = format!("no user with id {} in this org", row.id);
+            if self.cfg.print_plan {
+                println!("line {}  {}  not found", row.line, row.id);
+            }
+            return self.send(r).await;
+        };
+        let p = plan(&self.ctx.header, &row, &user, &self.ctx.routing);
+        if p.is_empty() {
+            r.message = "already up to date".into();
+        } else {
+            r.status = Status::Planned;
+            r.changed = p.changes().iter().map(|c| c.field.clone()).collect();
+            r.message = format!("would change {}", r.changed.join(", "));
+            if self.cfg.print_plan {
+                let mut out = std::io::stdout().lock();
+                let name = user.name.as_deref().unwrap_or("");
+                let _ = writeln!(out, "line {}  {}  {}", row.line, row.id, name);
+                for c in p.changes() {
+                    let _ = writeln!(
+                        out,
+                        "    {}: {} -> {}",
+                        c.field,
+                        show(&c.before),
+                        show(&c.after)
+                    );
+                }
+            }
+        }
+        self.send(r).await;
+    }
+
+    async fn skip(&mut self, seq: u64, row: Row, stop: &Stop) {
+        let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Skipped);
+        r.reason = Some(stop.reason());
+        r.message = "not attempted: the run stopped before this row".into();
+        self.send(r).await;
+    }
+
+    async fn send(&mut self, r: RowResult) {
+        // The collector only goes away if writing the report failed; that error is
+        // returned from the collector itself.
+        let _ = self.results.send(r).await;
+    }
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn show(v: &str) -> String {
+    if v.is_empty() {
+        "(empty)".into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// The collector: counts, error budget, progress, and the report files.
+async fn collect(
+    mut rx: mpsc::Receiver<RowResult>,
+    mut sink: ReportSink,
+    cfg: RunnerConfig,
+    stopper: Stopper,
+    ctx: Arc<RowContext>,
+) -> std::io::Result<Counts> {
+    let mut counts = Counts::default();
+    let bar = cfg.progress_bar.then(|| progress_bar(cfg.total_rows));
+    let started = Instant::now();
+    let mut last_line = Instant::now();
+    while let Some(r) = rx.recv().await {
+        counts.add(r.status, r.reason);
+        if r.status == Status::Failed {
+            tracing::debug!(line = r.line, id = %r.id, reason = r.reason.unwrap_or(""), "row failed: {}", r.message);
+            if let Some(why) = over_budget(&counts, cfg.max_errors, cfg.max_error_rate) {
+                stopper.stop(Stop::ErrorBudget(why));
+            }
+        }
+        sink.push(r)?;
+        let done = counts.total();
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        } else if cfg.progress_lines && last_line.elapsed() >= Duration::from_secs(10) {
+            last_line = Instant::now();
+            let stats = ctx.client.stats();
+            let elapsed = started.elapsed().as_secs_f64().max(0.001);
+            let per_sec = done as f64 / elapsed;
+            let eta = (cfg.total_rows.saturating_sub(done)) as f64 / per_sec.max(0.001);
+            tracing::info!(
+                "progress: {done}/{} rows, {} requests, {:.1} rows/s, ETA {:.0} s",
+                cfg.total_rows,
+                stats.requests,
+                per_sec,
+                eta
+            );
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    sink.finish()?;
+    Ok(counts)
+}
+
+/// The error budget: `Some(why)` once too many rows failed.
+pub fn over_budget(
+    counts: &Counts,
+    max_errors: Option<u64>,
+    max_rate: Option<f64>,
+) -> Option<String> {
+    if let Some(max) = max_errors
+        && counts.failed >= max
+    {
+        return Some(format!(
+            "{} rows failed (--max-errors {max})",
+            counts.failed
+        ));
+    }
+    let attempted = counts.attempted();
+    if let Some(rate) = max_rate
+        && attempted >= 20
+    {
+        let share = counts.failed as f64 / attempted as f64;
+        if share > rate {
+            return Some(format!(
+                "{} of {attempted} attempted rows failed ({:.0}% > --max-error-rate {rate})",
+                counts.failed,
+                share * 100.0
+            ));
+        }
+    }
+    None
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    let template = "{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}";
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Whether stderr can show a progress bar.
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Deadline and signal watchers; they only ever request a stop.
+fn spawn_watchers(stopper: &Stopper, cfg: &RunnerConfig) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(deadline) = cfg.deadline {
+        let s = stopper.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(deadline.into()).await;
+            s.stop(Stop::Deadline);
+        }));
+    }
+    if cfg.handle_signals {
+        let s = stopper.clone();
+        tasks.push(tokio::spawn(async move { watch_signals(s).await }));
+    }
+    tasks
+}
+
+#[cfg(unix)]
+async fn watch_signals(stopper: Stopper) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for signals; Ctrl-C will end the run at once");
+        return;
+    };
+    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+    eprintln!(
+        "genupdate: stopping: finishing in-flight rows and writing the report (send the signal again to exit at once)"
+    );
+    stopper.stop(Stop::Interrupted);
+    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+    eprintln!("genupdate: second signal: exiting at once; the report may be incomplete");
+    std::process::exit(130);
+}
+
+#[cfg(not(unix))]
+async fn watch_signals(stopper: Stopper) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        stopper.stop(Stop::Interrupted);
+    }
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(failed: u64, ok: u64) -> Counts {
+        Counts {
+            failed,
+            updated: ok,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn error_budget_by_count() {
+        assert!(over_budget(&counts(2, 100), Some(3), None).is_none());
+        assert!(
+            over_budget(&counts(3, 100), Some(3), None)
+                .unwrap()
+                .contains("--max-errors 3")
+        );
+    }
+
+    #[test]
+    fn error_budget_by_rate_waits_for_twenty_rows() {
+        assert!(
+            over_budget(&counts(5, 5), None, Some(0.1)).is_none(),
+            "only 10 rows attempted"
+        );
+        assert!(over_budget(&counts(5, 15), None, Some(0.1)).is_some());
+        assert!(over_budget(&counts(1, 19), None, Some(0.1)).is_none());
+    }
+}
