@@ -33,9 +33,12 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => input::validate_command(&args, cli.quiet),
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
-        Command::Sandbox(_args) => {
-            eprintln!("genupdate: sandbox is not implemented yet");
-            Exit::Usage
-        }
+        Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(sandbox::serve(*args)),
+            Err(e) => {
+                eprintln!("genupdate: cannot start the async runtime: {e}");
+                Exit::Aborted
+            }
+        },
     }
 }
