@@ -30,7 +30,7 @@ pub use auth::renew_margin;
 pub use error::{ApiError, Fatal};
 pub use pace::GovernorConfig;
 pub use request::{Replay, Request, Response};
-pub use retry::RetryPolicy;
+pub use retry::{Backoff, RetryPolicy};
 pub use stats::ClientStats;
 
 use crate::config::{Credentials, Endpoints};
