@@ -24,8 +24,14 @@ struct Mock {
     token_requests: AtomicU64,
     /// Token requests answered 400 "rate limit exceeded" before one succeeds.
     token_throttled: AtomicU64,
-    /// The generation whose token the API accepts; tokens are "tok-<n>".
-    valid: AtomicU64,
+    /// Tokens issued so far; token n is "tok-<n>".
+    issued: AtomicU64,
+    /// Tokens up to this generation are revoked.
+    revoked_upto: AtomicU64,
+    /// Token lifetime in seconds (0: 3600).
+    ttl: AtomicU64,
+    /// When each token was issued (index = generation - 1) and when it expires.
+    expiry: std::sync::Mutex<Vec<(std::time::Instant, std::time::Instant)>>,
     api_requests: AtomicU64,
     /// Requests to /api/v2/flaky answered 503 before a 200.
     flaky: AtomicU64,
@@ -58,9 +64,18 @@ async fn token(State(m): State<Arc<Mock>>, headers: HeaderMap) -> Response {
         let body = json!({"error": "invalid_request", "description": "rate limit exceeded; try again later"});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
-    let g = m.valid.fetch_add(1, Ordering::SeqCst) + 1;
+    let ttl = match m.ttl.load(Ordering::SeqCst) {
+        0 => 3600,
+        t => t,
+    };
+    let now = std::time::Instant::now();
+    let g = {
+        let mut e = m.expiry.lock().unwrap();
+        e.push((now, now + Duration::from_secs(ttl)));
+        m.issued.fetch_add(1, Ordering::SeqCst) + 1
+    };
     axum::Json(
-        json!({"access_token": format!("tok-{g}"), "token_type": "bearer", "expires_in": 3600}),
+        json!({"access_token": format!("tok-{g}"), "token_type": "bearer", "expires_in": ttl}),
     )
     .into_response()
 }
@@ -69,8 +84,17 @@ fn authorised(m: &Mock, headers: &HeaderMap) -> bool {
     if m.reject_all.load(Ordering::SeqCst) {
         return false;
     }
-    let want = format!("Bearer tok-{}", m.valid.load(Ordering::SeqCst));
-    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
+    let Some(g) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer tok-"))
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let expires = m.expiry.lock().unwrap().get(g as usize - 1).map(|e| e.1);
+    g > m.revoked_upto.load(Ordering::SeqCst)
+        && expires.is_some_and(|e| std::time::Instant::now() < e)
 }
 
 fn unauthorised() -> Response {
@@ -243,8 +267,9 @@ async fn a_revoked_token_seen_by_every_worker_is_renewed_once() {
     let m = Arc::new(Mock::default());
     let c = client(&m).await;
     let before = m.token_requests.load(Ordering::SeqCst);
-    // Revoke: the API now only accepts a generation not issued yet.
-    m.valid.fetch_add(1, Ordering::SeqCst);
+    // Revoke every token issued so far.
+    m.revoked_upto
+        .store(m.issued.load(Ordering::SeqCst), Ordering::SeqCst);
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let c = c.clone();
@@ -280,7 +305,9 @@ async fn a_fresh_token_that_is_rejected_too_is_fatal() {
 #[tokio::test]
 async fn a_pre_issued_token_is_used_as_given_and_a_401_is_fatal() {
     let m = Arc::new(Mock::default());
-    m.valid.store(7, Ordering::SeqCst);
+    let far = std::time::Instant::now() + Duration::from_secs(3600);
+    *m.expiry.lock().unwrap() = vec![(std::time::Instant::now(), far); 7];
+    m.issued.store(7, Ordering::SeqCst);
     let endpoints = serve(m.clone()).await;
     let mut cfg = ClientConfig::new(endpoints, Credentials::AccessToken(Secret::new("tok-7")));
     cfg.rate_per_minute = Some(6000.0);
@@ -424,4 +451,95 @@ async fn debug_output_of_the_config_never_shows_the_secret() {
         creds("hunter2-secret"),
     );
     assert!(!format!("{cfg:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn tokens_are_renewed_before_expiry_once_per_lifetime() {
+    let m = Arc::new(Mock::default());
+    m.ttl.store(2, Ordering::SeqCst); // renewal margin 0.5 s: renew every ~1.5 s
+    let c = client(&m).await;
+    let start = std::time::Instant::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                while start.elapsed() < Duration::from_millis(3500) {
+                    c.send(Request::get("/api/v2/slow")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = c.stats();
+    assert_eq!(
+        s.responses_by_status.get(&401),
+        None,
+        "renewed before expiry: {s:?}"
+    );
+    assert_eq!(s.renewals_after_401, 0);
+    let times: Vec<_> = m.expiry.lock().unwrap().iter().map(|e| e.0).collect();
+    assert!(times.len() >= 3, "renewed during the run: {}", times.len());
+    // Single flight: one renewal per lifetime, never two close together.
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(1400),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_the_retry_budget_spent_retries_wait_their_turn() {
+    let m = Arc::new(Mock::default());
+    let mut cfg = ClientConfig::new(serve(m.clone()).await, creds("sandbox-secret"));
+    fast(&mut cfg);
+    cfg.retry.budget_capacity = 10; // two retries' worth
+    let c = Client::connect(cfg).await.unwrap();
+    m.flaky.store(4, Ordering::SeqCst);
+    let r = c.send(Request::get("/api/v2/flaky")).await.unwrap();
+    assert_eq!(r.attempts, 5);
+    assert_eq!(c.stats().budget_waits, 2);
+}
+
+/// A writer that keeps everything logged, to search it afterwards.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_never_contain_a_token_or_the_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("genupdate=trace")
+        .with_writer(move || writer.clone())
+        .finish();
+    // A current-thread runtime: the server and the client run on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let m = Arc::new(Mock::default());
+    m.token_throttled.store(1, Ordering::SeqCst);
+    let c = client(&m).await;
+    m.flaky.store(2, Ordering::SeqCst);
+    c.send(Request::get("/api/v2/flaky")).await.unwrap();
+    m.revoked_upto
+        .store(m.issued.load(Ordering::SeqCst), Ordering::SeqCst);
+    c.send(Request::get("/api/v2/ok")).await.unwrap();
+    let _ = c.send(Request::get("/api/v2/forbidden")).await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("retrying"), "events were logged: {text}");
+    for needle in ["tok-", "sandbox-secret", "c2FuZGJveC", "Bearer", "Basic"] {
+        assert!(!text.contains(needle), "{needle} leaked into:\n{text}");
+    }
 }

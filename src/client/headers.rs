@@ -24,17 +24,20 @@ pub struct RateHeaders {
     pub window: Option<Duration>,
 }
 
-/// Limits are per minute in Genesys; a limit header without a window is taken as such.
-const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+/// Genesys' own (old) headers counted per minute.
+const ININ_WINDOW: Duration = Duration::from_secs(60);
 
 /// Epoch-looking `X-RateLimit-Reset` values (GitHub style) are told from delta
 /// seconds by size: nobody resets a window 30 years from now.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 
 impl RateHeaders {
-    /// The limit converted to requests per minute.
+    /// The limit converted to requests per minute, only when the window is known: a
+    /// bare `X-RateLimit-Limit: 100` may count per second, minute or hour, and
+    /// guessing wrong would either flood the server or crawl. Without a window, only
+    /// `remaining: 0` (pause until the reset) is acted on, which needs no window.
     pub fn limit_per_minute(&self) -> Option<f64> {
-        let window = self.window.unwrap_or(DEFAULT_WINDOW).as_secs_f64();
+        let window = self.window?.as_secs_f64();
         self.limit
             .filter(|l| *l > 0.0 && window > 0.0)
             .map(|l| l * 60.0 / window)
@@ -93,8 +96,11 @@ pub fn parse(headers: &HeaderMap, now_unix: u64) -> Option<RateHeaders> {
         });
     }
 
-    if let Some(allowed) = num("inin-ratelimit-allowed") {
-        h.limit = h.limit.or(Some(allowed));
+    if let Some(allowed) = num("inin-ratelimit-allowed")
+        && h.limit.is_none()
+    {
+        h.limit = Some(allowed);
+        h.window = h.window.or(Some(ININ_WINDOW));
         if let Some(count) = num("inin-ratelimit-count") {
             h.remaining = h.remaining.or(Some(to_u64(allowed - count)));
         }
@@ -205,7 +211,10 @@ mod tests {
                     ("inin-ratelimit-allowed", "180"),
                     ("inin-ratelimit-reset", "13"),
                 ],
-                Some(rh(Some(180.0), Some(0), Some(13))),
+                Some(RateHeaders {
+                    window: Some(Duration::from_secs(60)),
+                    ..rh(Some(180.0), Some(0), Some(13))
+                }),
             ),
             (vec![("X-RateLimit-Remaining", "lots")], None),
         ];
@@ -222,8 +231,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.limit_per_minute(), Some(3000.0));
-        let h = parse(&map(&[("X-RateLimit-Limit", "180")]), 0).unwrap();
+        let h = parse(&map(&[("inin-ratelimit-allowed", "180")]), 0).unwrap();
         assert_eq!(h.limit_per_minute(), Some(180.0));
+        // Without a window the limit is not trusted.
+        let h = parse(&map(&[("X-RateLimit-Limit", "100")]), 0).unwrap();
+        assert_eq!(h.limit_per_minute(), None);
     }
 
     #[test]
