@@ -1,0 +1,260 @@
+//! One typed method per Genesys endpoint genupdate uses, on top of [`Client::send`].
+//!
+//! No retries here: every method builds a [`Request`] (path segments and query values
+//! percent-encoded, the right [`Replay`]) and parses the answer, so retry behaviour is
+//! the same for every endpoint and lives in one place. The only loops are for limits
+//! the API sets (100 ids per bulk read, 50 items per bulk write, paged listings).
+
+use serde_json::json;
+
+use super::{ApiError, Client, Replay, Request};
+use crate::model::{
+    LimitsResponse, Page, ProficiencyUpdate, RoutingEntity, User, UserRoutingLanguage,
+    UserRoutingSkill,
+};
+
+/// Most ids per `GET /api/v2/users?id=...`.
+pub const MAX_IDS_PER_READ: usize = 100;
+/// Most items per bulk PATCH (users/bulk, routingskills/bulk, routinglanguages/bulk).
+pub const MAX_ITEMS_PER_BULK: usize = 50;
+/// Safety stop for listings that never end.
+const MAX_PAGES: u32 = 1000;
+
+/// Percent-encode a path segment or a query value: everything but the RFC 3986
+/// unreserved characters, so an id or a skill name can never change the URL's shape.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn expand_query(expand: &[&str]) -> String {
+    if expand.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = expand.iter().map(|e| encode(e)).collect();
+    format!("expand={}", list.join(","))
+}
+
+impl Client {
+    /// Users by id, 100 per request (`GET /api/v2/users?id=..&id=..`). Ids the org
+    /// does not have are simply absent from the result.
+    pub async fn get_users(&self, ids: &[String], expand: &[&str]) -> Result<Vec<User>, ApiError> {
+        let mut users = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_READ) {
+            let mut path = String::from("/api/v2/users?");
+            for id in chunk {
+                path.push_str("id=");
+                path.push_str(&encode(id));
+                path.push('&');
+            }
+            path.push_str(&format!("pageSize={MAX_IDS_PER_READ}"));
+            let expand = expand_query(expand);
+            if !expand.is_empty() {
+                path.push('&');
+                path.push_str(&expand);
+            }
+            let page: Page<User> = self.send(Request::get(path)).await?.json()?;
+            users.extend(page.entities);
+        }
+        Ok(users)
+    }
+
+    /// One user (`GET /api/v2/users/{id}`); a missing user is `Rejected` with 404.
+    pub async fn get_user(&self, id: &str, expand: &[&str]) -> Result<User, ApiError> {
+        let mut path = format!("/api/v2/users/{}", encode(id));
+        let expand = expand_query(expand);
+        if !expand.is_empty() {
+            path.push('?');
+            path.push_str(&expand);
+        }
+        self.send(Request::get(path)).await?.json()
+    }
+
+    /// `PATCH /api/v2/users/{id}` with an UpdateUser body carrying the version just
+    /// read. Guarded: a dropped connection comes back as `Uncertain`, a stale version
+    /// as `Conflict`.
+    pub async fn patch_user(&self, id: &str, body: &serde_json::Value) -> Result<User, ApiError> {
+        let path = format!("/api/v2/users/{}", encode(id));
+        self.send(Request::patch(path, body.clone(), Replay::Guarded))
+            .await?
+            .json()
+    }
+
+    /// `PATCH /api/v2/users/bulk`: sets `acdAutoAnswer`, 50 users per request.
+    pub async fn patch_users_bulk_acd(&self, items: &[(String, bool)]) -> Result<(), ApiError> {
+        for chunk in items.chunks(MAX_ITEMS_PER_BULK) {
+            let body: Vec<_> = chunk
+                .iter()
+                .map(|(id, on)| json!({"id": id, "acdAutoAnswer": on}))
+                .collect();
+            let req = Request::patch("/api/v2/users/bulk", json!(body), Replay::Safe);
+            self.send(req).await?;
+        }
+        Ok(())
+    }
+
+    /// Skills whose name starts with `name` (the API's match is a prefix match, so
+    /// the caller compares names exactly). Follows every page.
+    pub async fn find_skills(&self, name: &str) -> Result<Vec<RoutingEntity>, ApiError> {
+        self.list_all(&format!("/api/v2/routing/skills?name={}", encode(name)))
+            .await
+    }
+
+    /// Languages whose name starts with `name`; as [`Client::find_skills`].
+    pub async fn find_languages(&self, name: &str) -> Result<Vec<RoutingEntity>, ApiError> {
+        self.list_all(&format!("/api/v2/routing/languages?name={}", encode(name)))
+            .await
+    }
+
+    /// A user's skills (`GET /api/v2/users/{id}/routingskills`), every page.
+    pub async fn get_user_skills(&self, user_id: &str) -> Result<Vec<UserRoutingSkill>, ApiError> {
+        self.list_all(&format!("/api/v2/users/{}/routingskills?", encode(user_id)))
+            .await
+    }
+
+    /// A user's languages (`GET /api/v2/users/{id}/routinglanguages`), every page.
+    pub async fn get_user_languages(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<UserRoutingLanguage>, ApiError> {
+        self.list_all(&format!(
+            "/api/v2/users/{}/routinglanguages?",
+            encode(user_id)
+        ))
+        .await
+    }
+
+    /// Add or update skills (`PATCH .../routingskills/bulk`), 50 per request.
+    pub async fn patch_user_skills(
+        &self,
+        user_id: &str,
+        skills: &[ProficiencyUpdate],
+    ) -> Result<(), ApiError> {
+        self.patch_proficiencies(user_id, "routingskills", skills)
+            .await
+    }
+
+    /// Add or update languages (`PATCH .../routinglanguages/bulk`), 50 per request.
+    pub async fn patch_user_languages(
+        &self,
+        user_id: &str,
+        languages: &[ProficiencyUpdate],
+    ) -> Result<(), ApiError> {
+        self.patch_proficiencies(user_id, "routinglanguages", languages)
+            .await
+    }
+
+    /// Remove one skill from a user; one that is already gone (404) counts as removed.
+    pub async fn delete_user_skill(&self, user_id: &str, skill_id: &str) -> Result<(), ApiError> {
+        self.delete_gone_ok(format!(
+            "/api/v2/users/{}/routingskills/{}",
+            encode(user_id),
+            encode(skill_id)
+        ))
+        .await
+    }
+
+    /// Remove one language from a user; 404 counts as removed.
+    pub async fn delete_user_language(
+        &self,
+        user_id: &str,
+        language_id: &str,
+    ) -> Result<(), ApiError> {
+        self.delete_gone_ok(format!(
+            "/api/v2/users/{}/routinglanguages/{}",
+            encode(user_id),
+            encode(language_id)
+        ))
+        .await
+    }
+
+    /// The org's limits in one namespace
+    /// (`GET /api/v2/organizations/limits/namespaces/{namespace}`).
+    pub async fn limits(&self, namespace: &str) -> Result<LimitsResponse, ApiError> {
+        let path = format!(
+            "/api/v2/organizations/limits/namespaces/{}",
+            encode(namespace)
+        );
+        self.send(Request::get(path)).await?.json()
+    }
+
+    async fn patch_proficiencies(
+        &self,
+        user_id: &str,
+        kind: &str,
+        items: &[ProficiencyUpdate],
+    ) -> Result<(), ApiError> {
+        let path = format!("/api/v2/users/{}/{kind}/bulk", encode(user_id));
+        for chunk in items.chunks(MAX_ITEMS_PER_BULK) {
+            self.send(Request::patch(path.clone(), json!(chunk), Replay::Safe))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_gone_ok(&self, path: String) -> Result<(), ApiError> {
+        match self.send(Request::delete(path)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every entity of a paged listing. `base` ends with `?` or carries a query.
+    async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        let sep = if base.ends_with('?') { "" } else { "&" };
+        let mut all = Vec::new();
+        for number in 1..=MAX_PAGES {
+            let path = format!("{base}{sep}pageSize=100&pageNumber={number}");
+            let page: Page<T> = self.send(Request::get(path)).await?.json()?;
+            // Without a pageCount, a short page is the last one.
+            let done = page.entities.is_empty()
+                || (page.page_count > 0 && number >= page.page_count)
+                || (page.page_count == 0 && page.entities.len() < 100);
+            all.extend(page.entities);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_keeps_unreserved_and_escapes_the_rest() {
+        let table = [
+            ("abc-DEF_1.2~", "abc-DEF_1.2~"),
+            ("a b", "a%20b"),
+            ("x&id=y", "x%26id%3Dy"),
+            ("../admin", "..%2Fadmin"),
+            ("Français", "Fran%C3%A7ais"),
+            ("a+b?c#d", "a%2Bb%3Fc%23d"),
+        ];
+        for (raw, want) in table {
+            assert_eq!(encode(raw), want);
+        }
+    }
+
+    #[test]
+    fn expand_is_a_comma_list_of_encoded_names() {
+        assert_eq!(
+            expand_query(&["skills", "languages", "employerInfo"]),
+            "expand=skills,languages,employerInfo"
+        );
+        assert_eq!(expand_query(&[]), "");
+    }
+}

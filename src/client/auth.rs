@@ -1,0 +1,304 @@
+//! The access token: fetched with the client-credentials grant, cached, renewed a
+//! little before it expires, and renewed at most once per expiry however many
+//! workers notice at the same time.
+//!
+//! Single flight comes from a generation number and one async lock: a worker that
+//! saw generation `g` fail asks for "a token newer than `g`"; the first one through
+//! the lock fetches it, and everyone queued behind finds generation `g + 1` already
+//! there and takes it without a request. Proactive renewal uses `try_lock`, so while
+//! one worker renews the others keep using the still-valid token instead of waiting.
+//! Whether a token has ever worked (`proven`) is what tells a revoked token from
+//! credentials that are wrong (see `retry::decide`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Url;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::error::{ApiError, Fatal};
+use super::retry::{self, RetryPolicy, TokenKind, TokenVerdict};
+use super::stats::{Counters, bump};
+use super::wire::{self, WireError};
+use crate::config::Credentials;
+use crate::model::{TokenError, TokenResponse};
+use crate::secret::Secret;
+
+/// Token endpoint answers are small; anything bigger is not a token.
+const MAX_TOKEN_BODY: usize = 64 * 1024;
+
+/// How long before expiry to renew: 10% of the lifetime, at least 5 s and at most
+/// 5 min, but never more than a quarter of a (test-sized) lifetime. Genesys lifetimes
+/// are 300 s to 48 h, so in production this is 30 s to 5 min.
+pub fn renew_margin(lifetime: Duration) -> Duration {
+    (lifetime / 10)
+        .max(Duration::from_secs(5).min(lifetime / 4))
+        .min(Duration::from_secs(300))
+}
+
+/// A token as handed to one request.
+#[derive(Clone, Debug)]
+pub(crate) struct Token {
+    pub value: Secret,
+    pub generation: u64,
+    pub kind: TokenKind,
+}
+
+#[derive(Clone, Debug)]
+struct Current {
+    value: Secret,
+    generation: u64,
+    renew_at: Instant,
+    expires_at: Instant,
+}
+
+pub(crate) struct Auth {
+    http: reqwest::Client,
+    token_url: Url,
+    credentials: Credentials,
+    policy: RetryPolicy,
+    max_retries: u32,
+    current: Mutex<Option<Current>>,
+    renewing: tokio::sync::Mutex<()>,
+    /// Highest generation some request succeeded with.
+    proven: AtomicU64,
+}
+
+impl Auth {
+    pub fn new(
+        http: reqwest::Client,
+        login: &Url,
+        credentials: Credentials,
+        policy: RetryPolicy,
+        max_retries: u32,
+    ) -> Result<Auth, Fatal> {
+        let token_url = login
+            .join("oauth/token")
+            .map_err(|e| Fatal::Config(format!("login URL {login}: {e}")))?;
+        Ok(Auth {
+            http,
+            token_url,
+            credentials,
+            policy,
+            max_retries,
+            current: Mutex::new(None),
+            renewing: tokio::sync::Mutex::new(()),
+            proven: AtomicU64::new(0),
+        })
+    }
+
+    fn snapshot(&self) -> Option<Current> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn token_of(&self, c: &Current) -> Token {
+        let kind = match self.credentials {
+            Credentials::AccessToken(_) => TokenKind::Fixed,
+            Credentials::ClientCredentials { .. } => TokenKind::Renewable {
+                proven: self.proven.load(Ordering::Relaxed) >= c.generation,
+            },
+        };
+        Token {
+            value: c.value.clone(),
+            generation: c.generation,
+            kind,
+        }
+    }
+
+    /// A request with this generation got a response other than 401.
+    pub fn mark_proven(&self, generation: u64) {
+        self.proven.fetch_max(generation, Ordering::Relaxed);
+    }
+
+    /// The token to send now, renewing first when none is cached or it has expired.
+    pub async fn token(&self, stats: &Counters) -> Result<Token, ApiError> {
+        if let Credentials::AccessToken(value) = &self.credentials {
+            return Ok(Token {
+                value: value.clone(),
+                generation: 1,
+                kind: TokenKind::Fixed,
+            });
+        }
+        let now = Instant::now();
+        match self.snapshot() {
+            Some(c) if now < c.renew_at => Ok(self.token_of(&c)),
+            Some(c) if now < c.expires_at => {
+                // Due for renewal but still valid: one worker renews, the rest carry on.
+                let Ok(guard) = self.renewing.try_lock() else {
+                    return Ok(self.token_of(&c));
+                };
+                match self.renew_locked(&guard, c.generation, stats).await {
+                    Ok(t) => Ok(t),
+                    Err(ApiError::Fatal(Fatal::TokenUnavailable { detail })) => {
+                        warn!(%detail, "could not renew the access token early; using the current one until it expires");
+                        Ok(self.token_of(&c))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Some(c) => self.renew(c.generation, stats).await,
+            None => self.renew(0, stats).await,
+        }
+    }
+
+    /// A token newer than generation `seen`: fetched by the first caller, shared by all.
+    pub async fn renew(&self, seen: u64, stats: &Counters) -> Result<Token, ApiError> {
+        if matches!(self.credentials, Credentials::AccessToken(_)) {
+            return Err(Fatal::TokenRejected {
+                correlation_id: None,
+            }
+            .into());
+        }
+        let guard = self.renewing.lock().await;
+        self.renew_locked(&guard, seen, stats).await
+    }
+
+    async fn renew_locked(
+        &self,
+        _guard: &tokio::sync::MutexGuard<'_, ()>,
+        seen: u64,
+        stats: &Counters,
+    ) -> Result<Token, ApiError> {
+        if let Some(c) = self.snapshot()
+            && c.generation > seen
+            && Instant::now() < c.expires_at
+        {
+            return Ok(self.token_of(&c));
+        }
+        let (value, lifetime) = self.fetch(stats).await?;
+        let now = Instant::now();
+        let generation = seen.max(self.snapshot().map_or(0, |c| c.generation)) + 1;
+        let c = Current {
+            value,
+            generation,
+            renew_at: now + lifetime.saturating_sub(renew_margin(lifetime)),
+            expires_at: now + lifetime,
+        };
+        info!(
+            generation,
+            lifetime_s = lifetime.as_secs(),
+            "obtained an access token"
+        );
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        bump(&stats.tokens_issued);
+        Ok(self.token_of(&c))
+    }
+
+    /// One client-credentials grant, retried on the token endpoint's rate limit,
+    /// 5xx and transport errors.
+    async fn fetch(&self, stats: &Counters) -> Result<(Secret, Duration), ApiError> {
+        let Credentials::ClientCredentials {
+            client_id,
+            client_secret,
+        } = &self.credentials
+        else {
+            return Err(Fatal::TokenRejected {
+                correlation_id: None,
+            }
+            .into());
+        };
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{}", client_secret.expose()));
+        let mut retry = 0u32;
+        loop {
+            bump(&stats.token_requests);
+            let mut auth = reqwest::header::HeaderValue::try_from(format!("Basic {basic}"))
+                .map_err(|_| Fatal::Config("the client id contains invalid characters".into()))?;
+            auth.set_sensitive(true);
+            let request = self
+                .http
+                .post(self.token_url.clone())
+                .header(reqwest::header::AUTHORIZATION, auth)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body("grant_type=client_credentials");
+            let (backoff, detail) = match wire::exchange(request, MAX_TOKEN_BODY).await {
+                Ok(x) => {
+                    let err: Option<TokenError> = serde_json::from_slice(&x.body).ok();
+                    match retry::classify_token(x.status, err.as_ref()) {
+                        TokenVerdict::Issued => {
+                            let t: TokenResponse =
+                                serde_json::from_slice(&x.body).map_err(|e| {
+                                    Fatal::TokenUnavailable {
+                                        detail: format!("unreadable token response: {e}"),
+                                    }
+                                })?;
+                            return Ok((t.access_token, Duration::from_secs(t.expires_in)));
+                        }
+                        TokenVerdict::InvalidClient => return Err(Fatal::InvalidClient.into()),
+                        TokenVerdict::Refused => {
+                            let e = err.unwrap_or_default();
+                            return Err(Fatal::TokenRefused {
+                                status: x.status,
+                                error: e.error,
+                                description: if e.description.is_empty() {
+                                    e.error_description
+                                } else {
+                                    e.description
+                                },
+                            }
+                            .into());
+                        }
+                        TokenVerdict::RateLimited => (
+                            self.policy.rate_limit,
+                            format!("HTTP {} rate limit exceeded", x.status),
+                        ),
+                        TokenVerdict::ServerError => {
+                            (self.policy.server, format!("HTTP {}", x.status))
+                        }
+                    }
+                }
+                Err(WireError::Transport(_, detail)) => (self.policy.server, detail),
+                Err(WireError::TooLarge { status, .. }) => {
+                    return Err(Fatal::TokenUnavailable {
+                        detail: format!("HTTP {status} with an oversized body"),
+                    }
+                    .into());
+                }
+            };
+            if retry >= self.max_retries {
+                return Err(Fatal::TokenUnavailable {
+                    detail: format!("{detail} (after {} attempts)", retry + 1),
+                }
+                .into());
+            }
+            let wait = backoff.delay(retry, rand::random::<f64>());
+            warn!(%detail, wait_ms = wait.as_millis() as u64, attempt = retry + 1, "token request failed; retrying");
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_margin_table() {
+        let s = Duration::from_secs;
+        let table = [
+            (s(86_400), s(300)),
+            (s(3_600), s(300)),
+            (s(600), s(60)),
+            (s(300), s(30)),
+            (s(30), s(5)),
+            (s(10), Duration::from_millis(2_500)),
+            (s(2), Duration::from_millis(500)),
+            (Duration::ZERO, Duration::ZERO),
+        ];
+        for (lifetime, want) in table {
+            assert_eq!(renew_margin(lifetime), want, "{lifetime:?}");
+            assert!(renew_margin(lifetime) <= lifetime / 4 || lifetime >= s(50));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! How a request ends when it does not succeed, in the terms the caller acts on:
+//! re-read (`Conflict`, `Uncertain`), record and go on (`Rejected`, `Exhausted`),
+//! retry at the end of the run (`Deferred`), or stop everything (`Fatal`).
+//!
+//! Every message names what to fix and carries the HTTP status, the Genesys `code`
+//! and the correlation id Genesys support asks for. None of them can contain a token
+//! or the client secret: they are built from status, body fields and the path only.
+
+use std::time::Duration;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 409, or 400 "does not match the current version": re-read and re-apply.
+    #[error("version conflict (HTTP {status}): {message}{cid}", cid = cid(correlation_id))]
+    Conflict {
+        status: u16,
+        message: String,
+        correlation_id: Option<String>,
+        attempts: u32,
+    },
+    /// A version-guarded write whose connection failed after it may have been sent:
+    /// re-read to learn whether it landed before sending it again.
+    #[error("outcome unknown: {detail} (the write may have been applied; re-read before retrying)")]
+    Uncertain { detail: String, attempts: u32 },
+    /// A permanent 4xx (including 404).
+    #[error("HTTP {status} {code}: {message}{cid}", cid = cid(correlation_id))]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+        correlation_id: Option<String>,
+        attempts: u32,
+    },
+    /// Retries ran out on 429s, 5xx or transport errors.
+    #[error("gave up after {attempts} attempts: {detail}{cid}", cid = cid(correlation_id))]
+    Exhausted {
+        status: Option<u16>,
+        code: Option<String>,
+        detail: String,
+        correlation_id: Option<String>,
+        attempts: u32,
+    },
+    /// Retry-After longer than `--max-retry-after`: retry this work at the end of the run.
+    #[error(
+        "rate limited with Retry-After {}s (more than --max-retry-after); deferred{cid}",
+        retry_after.as_secs(),
+        cid = cid(correlation_id)
+    )]
+    Deferred {
+        retry_after: Duration,
+        correlation_id: Option<String>,
+        attempts: u32,
+    },
+    /// The run must stop (exit 4).
+    #[error(transparent)]
+    Fatal(#[from] Fatal),
+}
+
+/// Errors after which no further request can succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    #[error(
+        "the login host rejected the OAuth client (401 invalid_client): check \
+         GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET, and that \
+         GENESYSCLOUD_REGION is the region of the org that owns the client"
+    )]
+    InvalidClient,
+    #[error(
+        "the access token was rejected (401) even when fresh{cid}: check that the OAuth \
+         client (or GENESYSCLOUD_ACCESS_TOKEN) belongs to the org in GENESYSCLOUD_REGION \
+         and has not been revoked",
+        cid = cid(correlation_id)
+    )]
+    TokenRejected { correlation_id: Option<String> },
+    #[error(
+        "permission denied (403): {message}{perm}{cid}. Permissions are org-wide, so the \
+         run stops; grant the OAuth client's role the permission and run again",
+        perm = permission.as_deref().map(|p| format!(" [missing permission: {p}]")).unwrap_or_default(),
+        cid = cid(correlation_id)
+    )]
+    Forbidden {
+        permission: Option<String>,
+        message: String,
+        correlation_id: Option<String>,
+    },
+    #[error("the API is unreachable after retries: {detail}")]
+    Unreachable { detail: String },
+    #[error(
+        "the login host refused a token (HTTP {status} {error}): {description}. Check that \
+         the OAuth client uses the Client Credentials grant"
+    )]
+    TokenRefused {
+        status: u16,
+        error: String,
+        description: String,
+    },
+    #[error("could not get an access token after retries: {detail}")]
+    TokenUnavailable { detail: String },
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+fn cid(correlation_id: &Option<String>) -> String {
+    correlation_id
+        .as_deref()
+        .map(|c| format!(" (correlation id {c})"))
+        .unwrap_or_default()
+}
+
+impl ApiError {
+    /// HTTP requests this operation made, retries included (0 when it never got to send).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ApiError::Conflict { attempts, .. }
+            | ApiError::Uncertain { attempts, .. }
+            | ApiError::Rejected { attempts, .. }
+            | ApiError::Exhausted { attempts, .. }
+            | ApiError::Deferred { attempts, .. } => *attempts,
+            ApiError::Fatal(_) => 0,
+        }
+    }
+
+    /// The HTTP status of the last response, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Conflict { status, .. } | ApiError::Rejected { status, .. } => Some(*status),
+            ApiError::Exhausted { status, .. } => *status,
+            ApiError::Deferred { .. } => Some(429),
+            ApiError::Uncertain { .. } => None,
+            ApiError::Fatal(f) => match f {
+                Fatal::InvalidClient | Fatal::TokenRejected { .. } => Some(401),
+                Fatal::Forbidden { .. } => Some(403),
+                Fatal::TokenRefused { status, .. } => Some(*status),
+                _ => None,
+            },
+        }
+    }
+
+    /// The `ININ-Correlation-Id` (or body `contextId`) of the last response.
+    pub fn correlation_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Conflict { correlation_id, .. }
+            | ApiError::Rejected { correlation_id, .. }
+            | ApiError::Exhausted { correlation_id, .. }
+            | ApiError::Deferred { correlation_id, .. } => correlation_id.as_deref(),
+            ApiError::Fatal(Fatal::TokenRejected { correlation_id })
+            | ApiError::Fatal(Fatal::Forbidden { correlation_id, .. }) => correlation_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The Genesys error `code` (e.g. `not.found`, `general.conflict`), when known.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Rejected { code, .. } => Some(code),
+            ApiError::Exhausted { code, .. } => code.as_deref(),
+            ApiError::Conflict { .. } => Some("general.conflict"),
+            ApiError::Deferred { .. } => Some("too.many.requests.retry.after"),
+            ApiError::Fatal(Fatal::InvalidClient) => Some("invalid_client"),
+            ApiError::Fatal(Fatal::TokenRejected { .. }) => Some("bad.credentials"),
+            ApiError::Fatal(Fatal::Forbidden { .. }) => Some("missing.permissions"),
+            _ => None,
+        }
+    }
+
+    /// True when the run must stop.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ApiError::Fatal(_))
+    }
+
+    /// True for a permanent 404 (the user, skill or language does not exist).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Rejected { status: 404, .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_thing_to_fix() {
+        let e = ApiError::Fatal(Fatal::InvalidClient);
+        let m = e.to_string();
+        assert!(m.contains("GENESYSCLOUD_OAUTHCLIENT_ID"));
+        assert!(m.contains("GENESYSCLOUD_OAUTHCLIENT_SECRET"));
+        assert!(m.contains("GENESYSCLOUD_REGION"));
+        let e = ApiError::Fatal(Fatal::Forbidden {
+            permission: Some("directory:user:edit".into()),
+            message: "Missing permission".into(),
+            correlation_id: Some("abc".into()),
+        });
+        let m = e.to_string();
+        assert!(m.contains("directory:user:edit") && m.contains("correlation id abc"));
+        assert_eq!(e.status(), Some(403));
+        assert_eq!(e.correlation_id(), Some("abc"));
+    }
+
+    #[test]
+    fn accessors_report_attempts_status_and_code() {
+        let e = ApiError::Rejected {
+            status: 404,
+            code: "not.found".into(),
+            message: "User not found".into(),
+            correlation_id: None,
+            attempts: 1,
+        };
+        assert_eq!(
+            (e.attempts(), e.status(), e.code()),
+            (1, Some(404), Some("not.found"))
+        );
+        assert!(e.is_not_found() && !e.is_fatal());
+        let e = ApiError::Deferred {
+            retry_after: Duration::from_secs(3600),
+            correlation_id: None,
+            attempts: 2,
+        };
+        assert!(e.to_string().contains("3600s"));
+        assert_eq!(e.status(), Some(429));
+    }
+}

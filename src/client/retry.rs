@@ -1,0 +1,367 @@
+//! What a response or a transport failure means, and how long to wait before trying
+//! again: pure functions over status, parsed body and counters, with no I/O and no clock.
+//!
+//! The send loop in `mod.rs` only executes what [`decide`] says, so the whole retry
+//! policy (which statuses are retried, when a write becomes `Uncertain`, when a 401
+//! is fatal, when the retry budget is charged) is one table that the unit tests below
+//! walk row by row. Randomness enters as a `unit` draw in `[0, 1)` for the same reason.
+
+use std::time::Duration;
+
+use crate::model::{ErrorBody, TokenError};
+
+use super::Replay;
+
+/// The message Genesys puts in a 400 (and in 409s) when `version` is stale.
+pub const VERSION_MISMATCH: &str = "does not match the current version";
+
+/// What an HTTP response means, before counters are taken into account.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Success,
+    /// 429: everyone waits at least `retry_after`.
+    RateLimited {
+        retry_after: Option<Duration>,
+    },
+    /// 408, 500, 502, 503, 504: worth another try after a backoff.
+    ServerError,
+    /// 409, or 400 saying the version does not match: the caller re-reads.
+    Conflict,
+    /// 401: the token expired or was revoked.
+    Unauthorized,
+    /// 403: permissions are org-wide, so every later request would fail the same way.
+    Forbidden {
+        permission: Option<String>,
+    },
+    /// Any other status: this request will never succeed as sent.
+    Rejected,
+}
+
+/// Classify one response. `body` is the parsed Genesys error body when there was one.
+pub fn classify(status: u16, body: Option<&ErrorBody>, retry_after: Option<Duration>) -> Verdict {
+    match status {
+        200..=299 => Verdict::Success,
+        429 => Verdict::RateLimited { retry_after },
+        408 | 500 | 502 | 503 | 504 => Verdict::ServerError,
+        409 => Verdict::Conflict,
+        400 if body.is_some_and(says_version_mismatch) => Verdict::Conflict,
+        401 => Verdict::Unauthorized,
+        403 => Verdict::Forbidden {
+            permission: body.and_then(missing_permission),
+        },
+        _ => Verdict::Rejected,
+    }
+}
+
+fn says_version_mismatch(body: &ErrorBody) -> bool {
+    let hit = |s: &str| s.to_ascii_lowercase().contains(VERSION_MISMATCH);
+    hit(&body.message) || body.message_with_params.as_deref().is_some_and(hit)
+}
+
+/// The permission a 403 names, e.g. `directory:user:edit`. Genesys writes it into
+/// `messageParams` and into `message` ("Missing permission: directory:user:edit", or
+/// "...missing the following permission(s): [a:b:c, d:e:f]"); several are joined by ", ".
+pub fn missing_permission(body: &ErrorBody) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut scan = |text: &str| {
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || "_:*-".contains(c))) {
+            let parts: Vec<&str> = word.split(':').collect();
+            if parts.len() == 3
+                && parts.iter().all(|p| !p.is_empty())
+                && !found.iter().any(|f| f == word)
+            {
+                found.push(word.to_string());
+            }
+        }
+    };
+    if let Some(params) = &body.message_params {
+        for value in params.values() {
+            match value {
+                serde_json::Value::String(s) => scan(s),
+                other => scan(&other.to_string()),
+            }
+        }
+    }
+    scan(&body.message);
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+/// A request that failed without an HTTP response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// The connection could not be opened: the request was never sent.
+    Connect,
+    /// No complete response in time: the request may have been applied.
+    Timeout,
+    /// The connection was reset or closed before a complete response.
+    Closed,
+}
+
+/// How a token was obtained, which decides what a 401 means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Issued to our client credentials. `proven`: some request succeeded with it.
+    Renewable { proven: bool },
+    /// `GENESYSCLOUD_ACCESS_TOKEN`: we cannot get another one.
+    Fixed,
+}
+
+/// Per-request counters the decision depends on.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    /// Retries already made for this request (401 replays are not retries).
+    pub retries: u32,
+    pub max_retries: u32,
+    pub max_retry_after: Duration,
+    pub replay: Replay,
+    pub token: TokenKind,
+    /// Token renewals this request has caused or waited for.
+    pub renewals: u32,
+}
+
+/// Most 401 replays one request may make before giving up on the token.
+pub const MAX_RENEWALS_PER_REQUEST: u32 = 3;
+
+/// What the send loop does next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Success,
+    /// 429: pause every worker (the shared pace) for `retry_after`, then send again.
+    Pause {
+        retry_after: Option<Duration>,
+    },
+    /// Back off (exponential, full jitter) and send again; `cost` is charged to the
+    /// retry budget.
+    Backoff {
+        cost: u32,
+    },
+    /// Renew the token once (shared by all workers) and replay at once.
+    Renew,
+    Fail(Failure),
+}
+
+/// Why a request ends without success; `mod.rs` turns this into an `ApiError`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    Conflict,
+    Uncertain,
+    Rejected,
+    Exhausted,
+    Deferred(Duration),
+    Forbidden(Option<String>),
+    TokenRejected,
+    Unreachable,
+}
+
+/// Retry-budget costs, as in the AWS SDKs' standard mode: timeouts cost more because
+/// they hold a slot longest and often mean an overloaded server.
+pub const RETRY_COST: u32 = 5;
+pub const TIMEOUT_COST: u32 = 10;
+
+/// An HTTP response or a transport failure, seen by [`decide`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Seen {
+    Response(Verdict),
+    Transport(Transport),
+}
+
+/// The whole retry policy in one function.
+pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
+    let spent = ctx.retries >= ctx.max_retries;
+    match seen {
+        Seen::Response(Verdict::Success) => Step::Success,
+        Seen::Response(Verdict::RateLimited { retry_after }) => match retry_after {
+            Some(ra) if *ra > ctx.max_retry_after => Step::Fail(Failure::Deferred(*ra)),
+            _ if spent => Step::Fail(Failure::Exhausted),
+            _ => Step::Pause {
+                retry_after: *retry_after,
+            },
+        },
+        Seen::Response(Verdict::ServerError) if spent => Step::Fail(Failure::Exhausted),
+        Seen::Response(Verdict::ServerError) => Step::Backoff { cost: RETRY_COST },
+        Seen::Response(Verdict::Conflict) => Step::Fail(Failure::Conflict),
+        Seen::Response(Verdict::Unauthorized) => match ctx.token {
+            TokenKind::Fixed => Step::Fail(Failure::TokenRejected),
+            // A token nobody has used successfully, rejected after this request already
+            // renewed once: the fresh token is refused too, so credentials are wrong.
+            TokenKind::Renewable { proven: false } if ctx.renewals >= 1 => {
+                Step::Fail(Failure::TokenRejected)
+            }
+            _ if ctx.renewals >= MAX_RENEWALS_PER_REQUEST => Step::Fail(Failure::TokenRejected),
+            TokenKind::Renewable { .. } => Step::Renew,
+        },
+        Seen::Response(Verdict::Forbidden { permission }) => {
+            Step::Fail(Failure::Forbidden(permission.clone()))
+        }
+        Seen::Response(Verdict::Rejected) => Step::Fail(Failure::Rejected),
+        // Never sent: always safe to retry; when retries run out the host is unreachable.
+        Seen::Transport(Transport::Connect) if spent => Step::Fail(Failure::Unreachable),
+        Seen::Transport(Transport::Connect) => Step::Backoff { cost: RETRY_COST },
+        Seen::Transport(_) if ctx.replay == Replay::Guarded => Step::Fail(Failure::Uncertain),
+        Seen::Transport(_) if spent => Step::Fail(Failure::Exhausted),
+        Seen::Transport(Transport::Timeout) => Step::Backoff { cost: TIMEOUT_COST },
+        Seen::Transport(Transport::Closed) => Step::Backoff { cost: RETRY_COST },
+    }
+}
+
+/// What the token endpoint's answer means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenVerdict {
+    Issued,
+    /// 400 `invalid_request` "rate limit exceeded" (Genesys), or a 429: retry with backoff.
+    RateLimited,
+    /// 5xx or 408: retry with backoff.
+    ServerError,
+    /// 401 (or any status) with `invalid_client`: wrong id, secret or region.
+    InvalidClient,
+    /// Anything else (e.g. `unauthorized_client`: the grant is not enabled).
+    Refused,
+}
+
+pub fn classify_token(status: u16, err: Option<&TokenError>) -> TokenVerdict {
+    let error = err.map(|e| e.error.as_str()).unwrap_or("");
+    let description = err
+        .map(|e| {
+            if e.description.is_empty() {
+                e.error_description.as_str()
+            } else {
+                e.description.as_str()
+            }
+        })
+        .unwrap_or("");
+    match status {
+        200..=299 => TokenVerdict::Issued,
+        _ if error == "invalid_client" => TokenVerdict::InvalidClient,
+        400 if error == "invalid_request"
+            && description
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("rate limit exceeded") =>
+        {
+            TokenVerdict::RateLimited
+        }
+        429 => TokenVerdict::RateLimited,
+        401 => TokenVerdict::InvalidClient,
+        408 | 500 | 502 | 503 | 504 => TokenVerdict::ServerError,
+        _ => TokenVerdict::Refused,
+    }
+}
+
+/// Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS
+/// Architecture Blog): the wait is uniform in `[0, min(cap, base * 2^retry)]`, which
+/// spreads a crowd of retries evenly instead of in synchronised waves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    /// The upper bound of the wait before retry number `retry` (0-based).
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(30));
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// The wait before retry number `retry`, for a random draw `unit` in `[0, 1)`.
+    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+        self.ceiling(retry).mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+/// The wait after a 429: `retry_after` is a floor and is never shortened; the jitter
+/// only adds, and only a little (up to 10% of it, at most 250 ms), so that the workers
+/// released together do not all land in the same millisecond.
+pub fn retry_after_wait(retry_after: Duration, unit: f64) -> Duration {
+    let spread = (retry_after / 10).min(Duration::from_millis(250));
+    retry_after + spread.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+/// Parse a `Retry-After` value: delta seconds (Genesys sends integers; decimals are
+/// accepted) or an HTTP date, relative to `now` (Unix seconds).
+pub fn parse_retry_after(value: &str, now_unix: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .timestamp();
+    Some(Duration::from_secs(
+        u64::try_from(when - now_unix).unwrap_or(0),
+    ))
+}
+
+/// A run-wide retry budget (token bucket), as in the AWS SDKs' standard retry mode and
+/// gRPC's retry throttling: each retry withdraws `cost`, each success deposits
+/// `refund`, so a healthy run keeps it full and an outage drains it after roughly
+/// `capacity / cost` retries. First attempts never need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryBudget {
+    tokens: u32,
+    capacity: u32,
+    refund: u32,
+}
+
+impl RetryBudget {
+    pub fn new(capacity: u32, refund: u32) -> Self {
+        RetryBudget {
+            tokens: capacity,
+            capacity,
+            refund,
+        }
+    }
+
+    /// Take `cost` if the budget holds it.
+    pub fn try_withdraw(&mut self, cost: u32) -> bool {
+        if self.tokens >= cost {
+            self.tokens -= cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn on_success(&mut self) {
+        self.tokens = (self.tokens + self.refund).min(self.capacity);
+    }
+
+    pub fn available(&self) -> u32 {
+        self.tokens
+    }
+}
+
+/// The tunable numbers of the retry policy. `Default` holds the documented choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// 408/5xx and transport errors.
+    pub server: Backoff,
+    /// 429 without a usable Retry-After, and the token endpoint's "rate limit exceeded".
+    pub rate_limit: Backoff,
+    pub budget_capacity: u32,
+    pub budget_refund: u32,
+    /// With the budget spent, retries go one at a time, each after this wait.
+    pub budget_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            server: Backoff {
+                base: Duration::from_millis(500),
+                cap: Duration::from_secs(20),
+            },
+            rate_limit: Backoff {
+                base: Duration::from_secs(1),
+                cap: Duration::from_secs(60),
+            },
+            budget_capacity: 500,
+            budget_refund: 1,
+            budget_wait: Duration::from_secs(20),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "retry_tests.rs"]
+mod tests;

@@ -1,0 +1,391 @@
+//! Table tests of the retry policy: every status the issue names, the token
+//! endpoint's errors, backoff bounds, the Retry-After floor and the budget.
+
+use super::*;
+use serde_json::json;
+
+fn body(v: serde_json::Value) -> ErrorBody {
+    serde_json::from_value(v).unwrap()
+}
+
+fn ctx() -> Ctx {
+    Ctx {
+        retries: 0,
+        max_retries: 8,
+        max_retry_after: Duration::from_secs(180),
+        replay: Replay::Safe,
+        token: TokenKind::Renewable { proven: true },
+        renewals: 0,
+    }
+}
+
+#[test]
+fn classification_table() {
+    let conflict_400 = body(json!({"status": 400, "code": "bad.request",
+        "message": "The version supplied (3) does not match the current version of the user"}));
+    let other_400 = body(json!({"status": 400, "code": "bad.request", "message": "Invalid email"}));
+    let ra = Some(Duration::from_secs(3));
+    let table: Vec<(u16, Option<&ErrorBody>, Verdict)> = vec![
+        (200, None, Verdict::Success),
+        (201, None, Verdict::Success),
+        (204, None, Verdict::Success),
+        (429, None, Verdict::RateLimited { retry_after: ra }),
+        (408, None, Verdict::ServerError),
+        (500, None, Verdict::ServerError),
+        (502, None, Verdict::ServerError),
+        (503, None, Verdict::ServerError),
+        (504, None, Verdict::ServerError),
+        (501, None, Verdict::Rejected),
+        (505, None, Verdict::Rejected),
+        (409, None, Verdict::Conflict),
+        (400, Some(&conflict_400), Verdict::Conflict),
+        (400, Some(&other_400), Verdict::Rejected),
+        (400, None, Verdict::Rejected),
+        (401, None, Verdict::Unauthorized),
+        (403, None, Verdict::Forbidden { permission: None }),
+        (404, None, Verdict::Rejected),
+        (405, None, Verdict::Rejected),
+        (413, None, Verdict::Rejected),
+        (422, None, Verdict::Rejected),
+        (302, None, Verdict::Rejected),
+    ];
+    for (status, b, want) in table {
+        assert_eq!(classify(status, b, ra), want, "status {status} body {b:?}");
+    }
+}
+
+#[test]
+fn version_mismatch_is_found_in_message_with_params_and_any_case() {
+    let b = body(json!({"status": 400, "message": "bad",
+        "messageWithParams": "Version 3 Does Not Match The Current Version"}));
+    assert_eq!(classify(400, Some(&b), None), Verdict::Conflict);
+}
+
+#[test]
+fn forbidden_names_the_missing_permission() {
+    let cases = [
+        (
+            json!({"status": 403, "code": "missing.permissions",
+                   "message": "Missing permission: directory:user:edit"}),
+            Some("directory:user:edit"),
+        ),
+        (
+            json!({"status": 403, "code": "missing.any.permissions",
+                   "message": "You are missing the following permission(s): [routing:skill:assign, directory:user:edit]",
+                   "messageParams": {"permissions": "[routing:skill:assign, directory:user:edit]"}}),
+            Some("routing:skill:assign, directory:user:edit"),
+        ),
+        (
+            json!({"status": 403, "code": "missing.permissions",
+                   "message": "Missing permission {perm}", "messageParams": {"perm": "directory:user:*"}}),
+            Some("directory:user:*"),
+        ),
+        (
+            json!({"status": 403, "code": "not.authorized", "message": "Not authorized: 12:30 ok"}),
+            None,
+        ),
+    ];
+    for (b, want) in cases {
+        let b = body(b);
+        assert_eq!(
+            classify(403, Some(&b), None),
+            Verdict::Forbidden {
+                permission: want.map(String::from)
+            },
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
+fn decision_table() {
+    use Failure::*;
+    let ra = |s| Some(Duration::from_secs(s));
+    let resp = |v| Seen::Response(v);
+    let spent = Ctx {
+        retries: 8,
+        ..ctx()
+    };
+    let guarded = Ctx {
+        replay: Replay::Guarded,
+        ..ctx()
+    };
+    let table: Vec<(Seen, Ctx, Step)> = vec![
+        (resp(Verdict::Success), ctx(), Step::Success),
+        (
+            resp(Verdict::RateLimited { retry_after: ra(2) }),
+            ctx(),
+            Step::Pause { retry_after: ra(2) },
+        ),
+        (
+            resp(Verdict::RateLimited { retry_after: None }),
+            ctx(),
+            Step::Pause { retry_after: None },
+        ),
+        // Exactly max_retry_after still waits; longer defers without pausing anyone.
+        (
+            resp(Verdict::RateLimited {
+                retry_after: ra(180),
+            }),
+            ctx(),
+            Step::Pause {
+                retry_after: ra(180),
+            },
+        ),
+        (
+            resp(Verdict::RateLimited {
+                retry_after: ra(181),
+            }),
+            ctx(),
+            Step::Fail(Deferred(Duration::from_secs(181))),
+        ),
+        (
+            resp(Verdict::RateLimited { retry_after: ra(1) }),
+            spent,
+            Step::Fail(Exhausted),
+        ),
+        (
+            resp(Verdict::ServerError),
+            ctx(),
+            Step::Backoff { cost: RETRY_COST },
+        ),
+        (
+            resp(Verdict::ServerError),
+            guarded,
+            Step::Backoff { cost: RETRY_COST },
+        ),
+        (resp(Verdict::ServerError), spent, Step::Fail(Exhausted)),
+        (resp(Verdict::Conflict), ctx(), Step::Fail(Conflict)),
+        (resp(Verdict::Rejected), ctx(), Step::Fail(Rejected)),
+        (
+            resp(Verdict::Forbidden {
+                permission: Some("a:b:c".into()),
+            }),
+            ctx(),
+            Step::Fail(Forbidden(Some("a:b:c".into()))),
+        ),
+        // Transport: connect errors were never sent, so even guarded writes retry.
+        (
+            Seen::Transport(Transport::Connect),
+            guarded,
+            Step::Backoff { cost: RETRY_COST },
+        ),
+        (
+            Seen::Transport(Transport::Connect),
+            spent,
+            Step::Fail(Unreachable),
+        ),
+        (
+            Seen::Transport(Transport::Timeout),
+            ctx(),
+            Step::Backoff { cost: TIMEOUT_COST },
+        ),
+        (
+            Seen::Transport(Transport::Closed),
+            ctx(),
+            Step::Backoff { cost: RETRY_COST },
+        ),
+        (
+            Seen::Transport(Transport::Timeout),
+            guarded,
+            Step::Fail(Uncertain),
+        ),
+        (
+            Seen::Transport(Transport::Closed),
+            guarded,
+            Step::Fail(Uncertain),
+        ),
+        (
+            Seen::Transport(Transport::Closed),
+            spent,
+            Step::Fail(Exhausted),
+        ),
+    ];
+    for (seen, c, want) in table {
+        assert_eq!(decide(&seen, &c), want, "{seen:?} {c:?}");
+    }
+}
+
+#[test]
+fn a_401_renews_once_and_a_rejected_fresh_token_is_fatal() {
+    let seen = Seen::Response(Verdict::Unauthorized);
+    let with = |token, renewals| Ctx {
+        token,
+        renewals,
+        ..ctx()
+    };
+    let table = [
+        (TokenKind::Renewable { proven: true }, 0, Step::Renew),
+        (TokenKind::Renewable { proven: false }, 0, Step::Renew),
+        // This request renewed and the new, never-successful token is refused too.
+        (
+            TokenKind::Renewable { proven: false },
+            1,
+            Step::Fail(Failure::TokenRejected),
+        ),
+        // A token that worked for others and was then revoked: renew again.
+        (TokenKind::Renewable { proven: true }, 1, Step::Renew),
+        (
+            TokenKind::Renewable { proven: true },
+            MAX_RENEWALS_PER_REQUEST,
+            Step::Fail(Failure::TokenRejected),
+        ),
+        (TokenKind::Fixed, 0, Step::Fail(Failure::TokenRejected)),
+    ];
+    for (token, renewals, want) in table {
+        assert_eq!(
+            decide(&seen, &with(token, renewals)),
+            want,
+            "{token:?} {renewals}"
+        );
+    }
+}
+
+#[test]
+fn max_retries_zero_means_no_retry() {
+    let c = Ctx {
+        max_retries: 0,
+        ..ctx()
+    };
+    assert_eq!(
+        decide(&Seen::Response(Verdict::ServerError), &c),
+        Step::Fail(Failure::Exhausted)
+    );
+}
+
+#[test]
+fn token_endpoint_table() {
+    let err = |e: &str, d: &str| TokenError {
+        error: e.into(),
+        description: d.into(),
+        error_description: String::new(),
+    };
+    let legacy = TokenError {
+        error: "invalid_request".into(),
+        description: String::new(),
+        error_description: "Rate limit exceeded (client credentials)".into(),
+    };
+    let table = [
+        (200, None, TokenVerdict::Issued),
+        (
+            400,
+            Some(err("invalid_request", "rate limit exceeded; retry later")),
+            TokenVerdict::RateLimited,
+        ),
+        (400, Some(legacy), TokenVerdict::RateLimited),
+        (
+            400,
+            Some(err("invalid_request", "missing grant_type")),
+            TokenVerdict::Refused,
+        ),
+        (
+            401,
+            Some(err("invalid_client", "bad credentials")),
+            TokenVerdict::InvalidClient,
+        ),
+        (
+            400,
+            Some(err("invalid_client", "bad credentials")),
+            TokenVerdict::InvalidClient,
+        ),
+        (401, None, TokenVerdict::InvalidClient),
+        (
+            400,
+            Some(err("unauthorized_client", "grant not allowed")),
+            TokenVerdict::Refused,
+        ),
+        (429, None, TokenVerdict::RateLimited),
+        (503, None, TokenVerdict::ServerError),
+        (500, None, TokenVerdict::ServerError),
+        (404, None, TokenVerdict::Refused),
+    ];
+    for (status, e, want) in table {
+        assert_eq!(classify_token(status, e.as_ref()), want, "{status} {e:?}");
+    }
+}
+
+#[test]
+fn backoff_never_exceeds_its_cap_and_grows_exponentially() {
+    let b = Backoff {
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(20),
+    };
+    assert_eq!(b.ceiling(0), Duration::from_millis(500));
+    assert_eq!(b.ceiling(1), Duration::from_secs(1));
+    assert_eq!(b.ceiling(3), Duration::from_secs(4));
+    assert_eq!(b.ceiling(6), Duration::from_secs(20));
+    assert_eq!(b.ceiling(u32::MAX), Duration::from_secs(20));
+    for retry in 0..64 {
+        for unit in [0.0, 0.25, 0.5, 0.999_999, 1.0, 7.0, -1.0] {
+            let d = b.delay(retry, unit);
+            assert!(d <= b.cap && d <= b.ceiling(retry), "{retry} {unit} {d:?}");
+        }
+    }
+    assert_eq!(b.delay(2, 0.5), Duration::from_secs(1));
+}
+
+#[test]
+fn retry_after_is_a_floor_and_jitter_only_adds_a_little() {
+    for secs in [0u64, 1, 2, 5, 30, 180] {
+        let ra = Duration::from_secs(secs);
+        for unit in [0.0, 0.3, 0.999, 1.0, 5.0, -3.0] {
+            let w = retry_after_wait(ra, unit);
+            assert!(w >= ra, "{secs} {unit}");
+            assert!(w <= ra + Duration::from_millis(250), "{secs} {unit}");
+            assert!(w <= ra + ra / 10, "{secs} {unit}");
+        }
+    }
+    assert_eq!(
+        retry_after_wait(Duration::from_secs(1), 1.0),
+        Duration::from_millis(1100)
+    );
+}
+
+#[test]
+fn retry_after_parses_seconds_and_http_dates() {
+    assert_eq!(parse_retry_after("3", 0), Some(Duration::from_secs(3)));
+    assert_eq!(parse_retry_after(" 0 ", 0), Some(Duration::ZERO));
+    assert_eq!(
+        parse_retry_after("1.5", 0),
+        Some(Duration::from_millis(1500))
+    );
+    assert_eq!(parse_retry_after("-1", 0), None);
+    assert_eq!(parse_retry_after("soon", 0), None);
+    // Sun, 06 Nov 1994 08:49:37 GMT is 784111777.
+    assert_eq!(
+        parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770),
+        Some(Duration::from_secs(7))
+    );
+    assert_eq!(
+        parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800),
+        Some(Duration::ZERO)
+    );
+}
+
+#[test]
+fn budget_drains_on_retries_and_refills_on_successes() {
+    let mut b = RetryBudget::new(20, 1);
+    assert!(b.try_withdraw(RETRY_COST));
+    assert!(b.try_withdraw(TIMEOUT_COST));
+    assert!(b.try_withdraw(RETRY_COST));
+    assert_eq!(b.available(), 0);
+    assert!(!b.try_withdraw(RETRY_COST));
+    for _ in 0..4 {
+        b.on_success();
+    }
+    assert!(!b.try_withdraw(RETRY_COST));
+    b.on_success();
+    assert!(b.try_withdraw(RETRY_COST));
+    for _ in 0..100 {
+        b.on_success();
+    }
+    assert_eq!(b.available(), 20, "never above capacity");
+}
+
+#[test]
+fn default_budget_allows_a_hundred_retries_in_a_row() {
+    let p = RetryPolicy::default();
+    let mut b = RetryBudget::new(p.budget_capacity, p.budget_refund);
+    let n = (0..1000).take_while(|_| b.try_withdraw(RETRY_COST)).count();
+    assert_eq!(n, 100);
+}
