@@ -6,7 +6,10 @@
 //!
 //! See the README ("CSV format") for the user-facing description.
 
+mod cell;
+mod ids;
 mod reader;
+mod record;
 mod schema;
 mod validate;
 
