@@ -383,12 +383,13 @@ pub(crate) fn describe_invisible(pos: usize, c: char) -> String {
 /// delete it`, for the first control or invisible character in `s`.
 pub(crate) fn invisible_problem(name: &str, s: &str) -> Option<String> {
     let (pos, c) = first_invisible(s)?;
-    let hint = if c == '\n' || c == '\r' {
-        "; cells are single-line: remove it, or look for an unbalanced quote"
-    } else {
-        "; delete it"
-    };
-    Some(format!("{name} contains {}{hint}", describe_invisible(pos, c)))
+    if c == '\n' || c == '\r' {
+        return Some(format!(
+            "{name} contains a line break at character {pos}; cells are single-line: \
+             remove it, or look for an unbalanced quote"
+        ));
+    }
+    Some(format!("{name} contains {}; delete it", describe_invisible(pos, c)))
 }
 
 /// `is not valid UTF-8: byte 0xE9 at byte 5 ...`, for a cell that failed to decode.

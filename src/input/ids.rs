@@ -28,6 +28,7 @@ impl IdSet {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ids.len()
     }

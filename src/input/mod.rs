@@ -14,7 +14,7 @@ mod schema;
 mod validate;
 
 pub use reader::{RowReader, open};
-pub use validate::{ValidationSummary, validate_command, validate_path};
+pub use validate::{ValidationSummary, validate_command, validate_path, validate_path_with};
 
 /// The cell value that clears a field, or removes a skill, language or contact.
 /// Plain text in every spreadsheet, and not a value any Genesys field can hold.

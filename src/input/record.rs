@@ -39,10 +39,15 @@ impl<'a> Record<'a> {
         self.ends.len()
     }
 
+    /// Where field `i` sits in [`Record::bytes`]; the caller keeps `i < len()`.
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+
     /// Field `i`; the caller keeps `i < len()`.
     pub fn field(&self, i: usize) -> &'a [u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        &self.bytes[self.range(i)]
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
@@ -83,6 +88,12 @@ impl<R: Read> Records<R> {
         } else {
             None
         })
+    }
+
+    /// The physical line the reader is at: where the next record starts, or the line
+    /// of the next byte after an I/O error.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 
     /// The next record, or `None` at the end of the file.
