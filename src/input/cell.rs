@@ -40,16 +40,22 @@ const UUID_EXAMPLE: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
 /// The `id` cell: a user id in the 8-4-4-4-12 hexadecimal form, any case.
 pub(crate) fn check_id(raw: &str) -> Result<u128, String> {
+    check_id_with(raw, true)
+}
+
+/// [`check_id`]; `scan` false skips the invisible-character scan, for callers that
+/// know the whole record is printable ASCII.
+pub(crate) fn check_id_with(raw: &str, scan: bool) -> Result<u128, String> {
     if raw.is_empty() {
         return Err("missing id: every row needs the id of the user to update".into());
     }
     if raw == CLEAR_MARKER {
         return Err("id cannot be #CLEAR: every row needs the id of the user to update".into());
     }
-    if let Some(msg) = invisible_problem("id", raw) {
+    if scan && let Some(msg) = invisible_problem("id", raw) {
         return Err(msg);
     }
-    parse_uuid(raw.trim_matches(' ')).ok_or_else(|| {
+    parse_uuid(trim_spaces(raw)).ok_or_else(|| {
         format!(
             "id must be a user id (a UUID such as {UUID_EXAMPLE}), got {}",
             quote(raw)
@@ -58,10 +64,22 @@ pub(crate) fn check_id(raw: &str) -> Result<u128, String> {
 }
 
 /// Any other cell. `name` is the column's header name, for messages.
+#[cfg(test)]
 pub(crate) fn check_cell<'a>(column: &Column, name: &str, raw: &'a str) -> Result<Parsed<'a>, String> {
-    if raw.is_empty() {
+    check_cell_with(column, name, raw, true)
+}
+
+/// [`check_cell`]; `scan` as for [`check_id_with`].
+pub(crate) fn check_cell_with<'a>(
+    column: &Column,
+    name: &str,
+    raw: &'a str,
+    scan: bool,
+) -> Result<Parsed<'a>, String> {
+    let b = raw.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return Ok(Parsed::Keep);
-    }
+    };
     if raw == CLEAR_MARKER {
         return match column {
             Column::Id => check_id(raw).map(|_| Parsed::Keep),
@@ -72,34 +90,36 @@ pub(crate) fn check_cell<'a>(column: &Column, name: &str, raw: &'a str) -> Resul
             _ => Ok(Parsed::Clear),
         };
     }
-    if let Some(msg) = invisible_problem(name, raw) {
+    if scan && let Some(msg) = invisible_problem(name, raw) {
         return Err(msg);
     }
-    if raw.trim().eq_ignore_ascii_case(CLEAR_MARKER) {
+    let kind = kind_of(column);
+    // Fast path: no space and no non-ASCII character at either end.
+    let plain_edges = first != b' ' && last != b' ' && first.is_ascii() && last.is_ascii();
+    let (value, near_marker) = if plain_edges {
+        (raw, first == b'#' && raw.eq_ignore_ascii_case(CLEAR_MARKER))
+    } else {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(format!(
+                "{name} holds only whitespace: leave it empty to keep the current value, \
+                 or write #CLEAR to clear it"
+            ));
+        }
+        let value = if kind == Kind::Text { raw } else { trim_spaces(raw) };
+        if !trimmed.eq_ignore_ascii_case(CLEAR_MARKER)
+            && let Some(edges) = edge_whitespace(value)
+        {
+            return Err(format!("{name} {} has {edges}; remove it", quote(raw)));
+        }
+        (value, trimmed.eq_ignore_ascii_case(CLEAR_MARKER))
+    };
+    if near_marker {
         return Err(format!(
             "{name}: write the clear marker exactly as #CLEAR, got {}",
             quote(raw)
         ));
     }
-    if raw.trim().is_empty() {
-        return Err(format!(
-            "{name} holds only whitespace: leave it empty to keep the current value, \
-             or write #CLEAR to clear it"
-        ));
-    }
-    let kind = kind_of(column);
-    let value = if kind == Kind::Text {
-        if let Some(edges) = edge_whitespace(raw) {
-            return Err(format!("{name} {} has {edges}; remove it", quote(raw)));
-        }
-        raw
-    } else {
-        let t = raw.trim_matches(' ');
-        if let Some(edges) = edge_whitespace(t) {
-            return Err(format!("{name} {} has {edges}; remove it", quote(raw)));
-        }
-        t
-    };
     let got = || quote(raw);
     match kind {
         Kind::Text => Ok(Parsed::Text(value)),
@@ -184,6 +204,15 @@ fn kind_of(column: &Column) -> Kind {
     }
 }
 
+/// `s` without plain spaces at either end.
+fn trim_spaces(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII spaces, so on character boundaries.
+    s.get(start..end).unwrap_or(s)
+}
+
 /// A UUID in the hyphenated 8-4-4-4-12 form, any case. Braced, URN and unhyphenated
 /// forms are refused: Genesys always writes ids hyphenated, and so should the file.
 pub(crate) fn parse_uuid(s: &str) -> Option<u128> {
@@ -265,11 +294,9 @@ fn check_email(s: &str) -> Result<(), &'static str> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("dots before the @ must be single and inside");
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return Err("the domain has no dot");
-    }
-    for label in &labels {
+    let mut labels = 0;
+    let mut tld = "";
+    for label in domain.split('.') {
         if label.is_empty() || label.len() > 63 {
             return Err("the domain has an empty part");
         }
@@ -279,8 +306,13 @@ fn check_email(s: &str) -> Result<(), &'static str> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err("a part of the domain starts or ends with a hyphen");
         }
+        labels += 1;
+        tld = label;
     }
-    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+    if labels < 2 {
+        return Err("the domain has no dot");
+    }
+    if tld.bytes().all(|c| c.is_ascii_digit()) {
         return Err("the domain ends in a number");
     }
     Ok(())
@@ -422,7 +454,8 @@ pub(crate) fn edge_whitespace(s: &str) -> Option<String> {
         }
     };
     let lead = s.chars().next().filter(|c| c.is_whitespace());
-    let trail = s.chars().next_back().filter(|c| c.is_whitespace() && s.chars().count() > 1);
+    let lead_len = lead.map_or(0, char::len_utf8);
+    let trail = s.chars().next_back().filter(|c| c.is_whitespace() && s.len() > lead_len);
     match (lead, trail) {
         (None, None) => None,
         (Some(l), None) => Some(describe(l, "leading")),

@@ -19,7 +19,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use super::cell::{Parsed, check_cell, check_id, invalid_utf8, quote};
+use super::cell::{Parsed, check_cell_with, check_id_with, invalid_utf8, quote};
 use super::ids::IdSet;
 use super::reader::{Start, start};
 use super::record::Record;
@@ -126,6 +126,8 @@ impl RowChecker {
         }
         // One UTF-8 check per record; per cell only when that fails.
         let whole = std::str::from_utf8(rec.bytes).ok();
+        // Printable ASCII throughout: no cell needs the invisible-character scan.
+        let scan = !rec.bytes.iter().all(|&b| (0x20..0x7f).contains(&b));
         let mut id = None;
         for i in 0..rec.len() {
             let problem = |message: String| Problem {
@@ -146,7 +148,7 @@ impl RowChecker {
             };
             let Some(column) = &self.columns[i] else { continue };
             if *column == Column::Id {
-                match check_id(text) {
+                match check_id_with(text, scan) {
                     Ok(v) if Some(i) == self.id_index => match self.ids.insert(v, line) {
                         None => id = Some(v),
                         Some(first) => problems.push(problem(format!(
@@ -160,7 +162,7 @@ impl RowChecker {
                 }
                 continue;
             }
-            match check_cell(column, &self.names[i], text) {
+            match check_cell_with(column, &self.names[i], text, scan) {
                 Ok(parsed) => visit(i, parsed),
                 Err(message) => problems.push(problem(message)),
             }
