@@ -34,9 +34,15 @@ struct Measured {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let mode = args.first().map(String::as_str).unwrap_or("all");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match mode {
         "memory" => rt.block_on(memory()),
         "quick" => rt.block_on(table(&SCENARIOS[..1])),
@@ -45,9 +51,24 @@ fn main() {
 }
 
 const SCENARIOS: &[Scenario] = &[
-    Scenario { rows: 1_000, limit: 100, window_secs: 2, concurrency: 8 },
-    Scenario { rows: 10_000, limit: 1_000, window_secs: 2, concurrency: 16 },
-    Scenario { rows: 100_000, limit: 2_000, window_secs: 2, concurrency: 32 },
+    Scenario {
+        rows: 1_000,
+        limit: 100,
+        window_secs: 2,
+        concurrency: 8,
+    },
+    Scenario {
+        rows: 10_000,
+        limit: 1_000,
+        window_secs: 2,
+        concurrency: 16,
+    },
+    Scenario {
+        rows: 100_000,
+        limit: 2_000,
+        window_secs: 2,
+        concurrency: 32,
+    },
 ];
 
 async fn table(scenarios: &[Scenario]) {
@@ -61,7 +82,10 @@ async fn table(scenarios: &[Scenario]) {
             users: sc.rows,
             rate_limit: sc.limit,
             rate_window: Duration::from_secs(sc.window_secs),
-            faults: Faults { latency: Duration::from_millis(20), ..Faults::default() },
+            faults: Faults {
+                latency: Duration::from_millis(20),
+                ..Faults::default()
+            },
             ..SandboxConfig::default()
         };
         let sb = Sandbox::start(cfg.clone()).await.expect("sandbox");
@@ -94,7 +118,11 @@ async fn table(scenarios: &[Scenario]) {
             naive_wall.as_secs_f64() / g.wall.as_secs_f64(),
             g.rss_mib,
             g.cpu.as_secs_f64(),
-            if g.exit == 0 { String::new() } else { format!(" exit {}", g.exit) }
+            if g.exit == 0 {
+                String::new()
+            } else {
+                format!(" exit {}", g.exit)
+            }
         );
     }
 }
@@ -102,11 +130,26 @@ async fn table(scenarios: &[Scenario]) {
 async fn memory() {
     let rows = 1_000_000;
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = Sandbox::start(SandboxConfig { users: rows, ..SandboxConfig::unlimited() }).await.expect("sandbox");
+    let sb = Sandbox::start(SandboxConfig {
+        users: rows,
+        ..SandboxConfig::unlimited()
+    })
+    .await
+    .expect("sandbox");
     let file = dir.path().join("million.csv");
     write_csv(&file, &sb.user_ids(), "Million");
-    let v = measure(std::process::Command::new(env!("CARGO_BIN_EXE_genupdate")).arg("validate").arg(&file)).await;
-    println!("validate {rows} rows: {:.2} s wall, {:.1} MiB peak RSS, exit {}", v.1.as_secs_f64(), v.0.rss_mib, v.0.exit);
+    let v = measure(
+        std::process::Command::new(env!("CARGO_BIN_EXE_genupdate"))
+            .arg("validate")
+            .arg(&file),
+    )
+    .await;
+    println!(
+        "validate {rows} rows: {:.2} s wall, {:.1} MiB peak RSS, exit {}",
+        v.1.as_secs_f64(),
+        v.0.rss_mib,
+        v.0.exit
+    );
     let g = run_genupdate(&sb, &file, 32).await;
     println!(
         "apply {rows} rows (limits off): {:.1} s wall, {} requests, {:.1} MiB peak RSS, {:.1} s CPU, exit {}",
@@ -130,11 +173,16 @@ fn write_csv(path: &Path, ids: &[String], title: &str) {
 async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measured {
     sb.reset_stats();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_genupdate"));
-    cmd.args(["apply", "--quiet", "--concurrency", &concurrency.to_string()])
-        .arg(file)
-        .env("GENESYSCLOUD_REGION", sb.url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret");
+    cmd.args([
+        "apply",
+        "--quiet",
+        "--concurrency",
+        &concurrency.to_string(),
+    ])
+    .arg(file)
+    .env("GENESYSCLOUD_REGION", sb.url())
+    .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
+    .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret");
     let (mut m, wall) = measure(&mut cmd).await;
     let stats = sb.stats();
     m.requests = stats.requests;
@@ -147,7 +195,10 @@ async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measure
 /// Run a child to completion and read its own rusage with wait4(2).
 async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     let started = Instant::now();
-    let child = cmd.stdout(std::process::Stdio::null()).spawn().expect("spawn genupdate");
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn genupdate");
     let pid = child.id() as libc::pid_t;
     let (status, usage) = tokio::task::spawn_blocking(move || {
         let mut status = 0;
@@ -160,8 +211,14 @@ async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     .await
     .expect("wait4");
     let wall = started.elapsed();
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    let exit = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
     (
         Measured {
             requests: 0,
@@ -192,31 +249,54 @@ async fn naive(sb: &Sandbox, workers: usize) -> Duration {
         .json()
         .await
         .expect("token json");
-    let token = Arc::new(token["access_token"].as_str().unwrap_or_default().to_string());
+    let token = Arc::new(
+        token["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    );
     let ids = Arc::new(sb.user_ids());
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (http, base, token, ids, next, done) =
-            (http.clone(), base.clone(), token.clone(), ids.clone(), next.clone(), done.clone());
+        let (http, base, token, ids, next, done) = (
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            ids.clone(),
+            next.clone(),
+            done.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(id) = ids.get(i) else { break };
                 let user: serde_json::Value = loop {
-                    let r = http.get(format!("{base}/api/v2/users/{id}")).bearer_auth(&*token).send().await;
+                    let r = http
+                        .get(format!("{base}/api/v2/users/{id}"))
+                        .bearer_auth(&*token)
+                        .send()
+                        .await;
                     match r {
                         Ok(r) if r.status() == 429 => sleep_retry_after(&r).await,
-                        Ok(r) if r.status().is_success() => break r.json().await.unwrap_or_default(),
+                        Ok(r) if r.status().is_success() => {
+                            break r.json().await.unwrap_or_default();
+                        }
                         _ => tokio::time::sleep(Duration::from_secs(1)).await,
                     }
                 };
                 let version = user["version"].as_i64().unwrap_or(1);
                 loop {
-                    let body = serde_json::json!({ "title": format!("Naive {i}"), "version": version });
-                    let r = http.patch(format!("{base}/api/v2/users/{id}")).bearer_auth(&*token).json(&body).send().await;
+                    let body =
+                        serde_json::json!({ "title": format!("Naive {i}"), "version": version });
+                    let r = http
+                        .patch(format!("{base}/api/v2/users/{id}"))
+                        .bearer_auth(&*token)
+                        .json(&body)
+                        .send()
+                        .await;
                     match r {
                         Ok(r) if r.status() == 429 => sleep_retry_after(&r).await,
                         Ok(_) => break,

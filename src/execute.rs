@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 
-use crate::client::{ApiError, Client, Fatal};
+use crate::client::{ApiError, Client, Fatal, Replay, Request, encode};
 use crate::input::{Header, Row};
 use crate::model::{ProficiencyUpdate, User};
 use crate::plan::{Change, Plan, RoutingIds, RoutingKind, RoutingWrite, plan};
@@ -203,9 +203,15 @@ async fn patch(
     changes: &[Change],
     p: &mut Progress,
 ) -> Result<(), Interrupt> {
-    match ctx.client.patch_user_response(id, &body).await {
-        Ok((updated, attempts, correlation_id)) => {
-            p.count(attempts, Some(200), correlation_id);
+    let path = format!("/api/v2/users/{}", encode(id));
+    let sent = ctx
+        .client
+        .send(Request::patch(path, body, Replay::Guarded))
+        .await;
+    let answer = sent.and_then(|r| Ok((r.json::<User>()?, r.attempts, r.correlation_id, r.status)));
+    match answer {
+        Ok((updated, attempts, correlation_id, status)) => {
+            p.count(attempts, Some(status), correlation_id);
             p.landed(&ctx.header, changes);
             // The PATCH answer has no expanded fields: keep the ones we read.
             let (skills, languages, employer) = (

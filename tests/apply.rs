@@ -6,7 +6,10 @@ use common::{count, csv, genupdate, read_csv, s, sandbox, writes};
 use genupdate::sandbox::{Faults, SandboxConfig};
 
 fn small() -> SandboxConfig {
-    SandboxConfig { users: 200, ..SandboxConfig::unlimited() }
+    SandboxConfig {
+        users: 200,
+        ..SandboxConfig::unlimited()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,7 +21,12 @@ async fn a_row_already_up_to_date_sends_no_patch() {
         dir.path(),
         "same.csv",
         "id,name,title",
-        &[format!("{},{},{}", u.id, u.name.clone().unwrap(), u.title.clone().unwrap_or_default())],
+        &[format!(
+            "{},{},{}",
+            u.id,
+            u.name.clone().unwrap(),
+            u.title.clone().unwrap_or_default()
+        )],
     );
     let report = dir.path().join("report.csv");
     let run = genupdate(&sb, &["apply", s(&file), "--report", s(&report)]).await;
@@ -37,11 +45,26 @@ async fn not_found_rows_are_reported_while_the_others_succeed() {
         dir.path(),
         "nf.csv",
         "id,title",
-        &[format!("{},Lead", ids[0]), format!("{missing},Lead"), format!("{},Lead", ids[1])],
+        &[
+            format!("{},Lead", ids[0]),
+            format!("{missing},Lead"),
+            format!("{},Lead", ids[1]),
+        ],
     );
     let report = dir.path().join("report.csv");
     let failed = dir.path().join("failed.csv");
-    let run = genupdate(&sb, &["apply", s(&file), "--report", s(&report), "--failed", s(&failed)]).await;
+    let run = genupdate(
+        &sb,
+        &[
+            "apply",
+            s(&file),
+            "--report",
+            s(&report),
+            "--failed",
+            s(&failed),
+        ],
+    )
+    .await;
     assert_eq!(run.code, 1, "some rows failed: {run:?}");
     let rows = read_csv(&report);
     assert_eq!(rows[2][2], "failed");
@@ -49,7 +72,10 @@ async fn not_found_rows_are_reported_while_the_others_succeed() {
     assert_eq!(rows[1][2], "updated");
     assert_eq!(rows[3][2], "updated");
     assert_eq!(sb.user(&ids[1]).unwrap().title.as_deref(), Some("Lead"));
-    assert_eq!(std::fs::read_to_string(&failed).unwrap(), format!("id,title\n{missing},Lead\n"));
+    assert_eq!(
+        std::fs::read_to_string(&failed).unwrap(),
+        format!("id,title\n{missing},Lead\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,10 +83,26 @@ async fn the_report_has_one_line_per_row_in_input_order_with_the_fixed_columns_f
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
-    let rows: Vec<String> = ids.iter().take(120).enumerate().map(|(i, id)| format!("{id},Title {i}")).collect();
+    let rows: Vec<String> = ids
+        .iter()
+        .take(120)
+        .enumerate()
+        .map(|(i, id)| format!("{id},Title {i}"))
+        .collect();
     let file = csv(dir.path(), "order.csv", "id,title", &rows);
     let report = dir.path().join("report.csv");
-    let run = genupdate(&sb, &["apply", s(&file), "--report", s(&report), "--concurrency", "16"]).await;
+    let run = genupdate(
+        &sb,
+        &[
+            "apply",
+            s(&file),
+            "--report",
+            s(&report),
+            "--concurrency",
+            "16",
+        ],
+    )
+    .await;
     assert_eq!(run.code, 0, "{run:?}");
     let lines = read_csv(&report);
     assert_eq!(
@@ -83,13 +125,26 @@ async fn dry_run_reads_and_plans_but_sends_zero_writes() {
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
     let before = sb.user(&ids[0]).unwrap();
-    let file = csv(dir.path(), "dry.csv", "id,title,state", &[format!("{},Planned Title,inactive", ids[0])]);
+    let file = csv(
+        dir.path(),
+        "dry.csv",
+        "id,title,state",
+        &[format!("{},Planned Title,inactive", ids[0])],
+    );
     let run = genupdate(&sb, &["apply", "--dry-run", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(writes(&sb.stats()), 0);
-    assert!(run.stdout.contains("title:"), "the plan is on stdout: {}", run.stdout);
+    assert!(
+        run.stdout.contains("title:"),
+        "the plan is on stdout: {}",
+        run.stdout
+    );
     assert!(run.stdout.contains("\"Planned Title\""), "{}", run.stdout);
-    assert!(run.stdout.contains("state: \"active\" -> \"inactive\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("state: \"active\" -> \"inactive\""),
+        "{}",
+        run.stdout
+    );
     assert_eq!(sb.user(&ids[0]).unwrap(), before);
 }
 
@@ -98,13 +153,22 @@ async fn state_and_another_field_in_one_row_are_both_applied_with_state_sent_alo
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let id = sb.user_ids()[3].clone();
-    let file = csv(dir.path(), "st.csv", "id,state,title", &[format!("{id},inactive,Leaver")]);
+    let file = csv(
+        dir.path(),
+        "st.csv",
+        "id,state,title",
+        &[format!("{id},inactive,Leaver")],
+    );
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let u = sb.user(&id).unwrap();
     assert_eq!(u.state.as_deref(), Some("inactive"));
     assert_eq!(u.title.as_deref(), Some("Leaver"));
-    assert_eq!(count(&sb.stats(), "PATCH /api/v2/users/{id} 200"), 2, "one PATCH for the profile, one for state");
+    assert_eq!(
+        count(&sb.stats(), "PATCH /api/v2/users/{id} 200"),
+        2,
+        "one PATCH for the profile, one for state"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,9 +176,17 @@ async fn contacts_are_merged_and_the_ones_the_row_does_not_name_are_kept() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
-    let id = ids.iter().find(|id| !sb.user(id).unwrap().addresses.is_empty()).expect("a seeded user with a contact");
+    let id = ids
+        .iter()
+        .find(|id| !sb.user(id).unwrap().addresses.is_empty())
+        .expect("a seeded user with a contact");
     let before = sb.user(id).unwrap().addresses;
-    let file = csv(dir.path(), "c.csv", "id,phone:OTHER,email:WORK3", &[format!("{id},+1 555 0100,agent@example.org")]);
+    let file = csv(
+        dir.path(),
+        "c.csv",
+        "id,phone:OTHER,email:WORK3",
+        &[format!("{id},+1 555 0100,agent@example.org")],
+    );
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let after = sb.user(id).unwrap().addresses;
@@ -122,7 +194,12 @@ async fn contacts_are_merged_and_the_ones_the_row_does_not_name_are_kept() {
         assert!(after.contains(old), "kept {old:?} in {after:?}");
     }
     assert_eq!(after.len(), before.len() + 2);
-    assert!(after.iter().any(|c| c.kind.as_deref() == Some("OTHER") && c.address.as_deref() == Some("+1 555 0100")));
+    assert!(
+        after
+            .iter()
+            .any(|c| c.kind.as_deref() == Some("OTHER")
+                && c.address.as_deref() == Some("+1 555 0100"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,16 +207,28 @@ async fn an_unknown_skill_name_stops_the_run_before_any_write() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let id = sb.user_ids()[0].clone();
-    let file = csv(dir.path(), "sk.csv", "id,title,skill:Underwater Basket Weaving", &[format!("{id},X,3")]);
+    let file = csv(
+        dir.path(),
+        "sk.csv",
+        "id,title,skill:Underwater Basket Weaving",
+        &[format!("{id},X,3")],
+    );
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("skill:Underwater Basket Weaving"), "names the column: {}", run.stderr);
+    assert!(
+        run.stderr.contains("skill:Underwater Basket Weaving"),
+        "names the column: {}",
+        run.stderr
+    );
     assert_eq!(writes(&sb.stats()), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concurrent_writers_field_survives_and_every_row_lands() {
-    let faults = Faults { concurrent_writer: 0.3, ..Faults::default() };
+    let faults = Faults {
+        concurrent_writer: 0.3,
+        ..Faults::default()
+    };
     let sb = sandbox(SandboxConfig { faults, ..small() }).await;
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<String> = sb.user_ids().into_iter().take(60).collect();
@@ -153,20 +242,33 @@ async fn a_concurrent_writers_field_survives_and_every_row_lands() {
     for id in &ids {
         let u = sb.user(id).unwrap();
         assert_eq!(u.department.as_deref(), Some("Night Shift"));
-        if u.other.get("certifications").and_then(|c| c.as_array()).is_some_and(|c| !c.is_empty()) {
+        if u.other
+            .get("certifications")
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| !c.is_empty())
+        {
             survived += 1;
         }
     }
-    assert!(survived > 0, "the other writer's certifications are still there");
+    assert!(
+        survived > 0,
+        "the other writer's certifications are still there"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_response_was_dropped_is_not_applied_twice() {
-    let faults = Faults { drop_after_write: 0.3, ..Faults::default() };
+    let faults = Faults {
+        drop_after_write: 0.3,
+        ..Faults::default()
+    };
     let sb = sandbox(SandboxConfig { faults, ..small() }).await;
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<String> = sb.user_ids().into_iter().take(60).collect();
-    let rows: Vec<String> = ids.iter().map(|id| format!("{id},Dropped But Landed")).collect();
+    let rows: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{id},Dropped But Landed"))
+        .collect();
     let file = csv(dir.path(), "drop.csv", "id,title", &rows);
     let report = dir.path().join("r.csv");
     let run = genupdate(&sb, &["apply", s(&file), "--report", s(&report)]).await;
@@ -174,8 +276,15 @@ async fn a_write_whose_response_was_dropped_is_not_applied_twice() {
     let stats = sb.stats();
     assert!(stats.dropped_after > 0, "responses were dropped: {stats:?}");
     for id in &ids {
-        assert_eq!(sb.user(id).unwrap().title.as_deref(), Some("Dropped But Landed"));
-        assert_eq!(stats.writes_per_user.get(id).copied().unwrap_or(0), 1, "exactly one applied write for {id}");
+        assert_eq!(
+            sb.user(id).unwrap().title.as_deref(),
+            Some("Dropped But Landed")
+        );
+        assert_eq!(
+            stats.writes_per_user.get(id).copied().unwrap_or(0),
+            1,
+            "exactly one applied write for {id}"
+        );
     }
     assert!(read_csv(&report)[1..].iter().all(|r| r[2] == "updated"));
 }
@@ -216,7 +325,8 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
         for u in [&mut a, &mut b] {
             sort(&mut u.skills);
             sort(&mut u.languages);
-            u.addresses.sort_by(|x, y| (&x.media_type, &x.kind).cmp(&(&y.media_type, &y.kind)));
+            u.addresses
+                .sort_by(|x, y| (&x.media_type, &x.kind).cmp(&(&y.media_type, &y.kind)));
         }
         assert_eq!(a, b, "user {id} is back as it was");
     }
@@ -224,21 +334,36 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_economy_one_write_per_changed_row_and_one_read_per_hundred() {
-    let sb = sandbox(SandboxConfig { users: 1000, ..SandboxConfig::unlimited() }).await;
+    let sb = sandbox(SandboxConfig {
+        users: 1000,
+        ..SandboxConfig::unlimited()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let n = 1000;
-    let rows: Vec<String> = sb.user_ids().iter().take(n).map(|id| format!("{id},Economy")).collect();
+    let rows: Vec<String> = sb
+        .user_ids()
+        .iter()
+        .take(n)
+        .map(|id| format!("{id},Economy"))
+        .collect();
     let file = csv(dir.path(), "eco.csv", "id,title", &rows);
     let run = genupdate(&sb, &["apply", s(&file), "--concurrency", "16"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let first = sb.stats().requests;
     eprintln!("economy: {n} changed rows took {first} requests");
-    assert!(first as f64 <= 1.02 * n as f64 + 5.0, "{first} requests for {n} rows");
+    assert!(
+        first as f64 <= 1.02 * n as f64 + 5.0,
+        "{first} requests for {n} rows"
+    );
     sb.reset_stats();
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let again = sb.stats().requests;
     eprintln!("economy: re-running the applied file took {again} requests");
-    assert!(again <= (n / 100) as u64 + 5, "{again} requests for an already-applied file");
+    assert!(
+        again <= (n / 100) as u64 + 5,
+        "{again} requests for an already-applied file"
+    );
     assert_eq!(writes(&sb.stats()), 0);
 }

@@ -6,12 +6,15 @@
 //!
 //! See the README ("CSV format") for the user-facing description.
 
+mod cell;
+mod ids;
 mod reader;
+mod record;
 mod schema;
 mod validate;
 
 pub use reader::{RowReader, open};
-pub use validate::{ValidationSummary, validate_command, validate_path};
+pub use validate::{ValidationSummary, validate_command, validate_path, validate_path_with};
 
 /// The cell value that clears a field, or removes a skill, language or contact.
 /// Plain text in every spreadsheet, and not a value any Genesys field can hold.

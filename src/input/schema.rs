@@ -1,1 +1,347 @@
-//! Header parsing: which column is which (placeholder).
+//! The header row: which column is which, and every problem with it.
+//!
+//! Names are matched exactly (`email`, `employerInfo.dateHire`, `skill:Billing`),
+//! except the contact type after `phone:`, `email:` and `sms:`, which is matched in any
+//! case (`phone:work` is `phone:WORK`). Anything else is an unknown column, reported
+//! with a "did you mean" when a known name is close: the same name in another case
+//! or with other separators (`Email`, `preferred_name`), a short name for an
+//! `employerInfo.` field (`dateHire`), or a small edit distance (`deparment`).
+//! Leading or trailing whitespace and invisible characters (a zero-width space, a
+//! no-break space, a stray byte-order mark) are named explicitly: they are the
+//! reason a column that looks right is not recognised.
+//!
+//! Scanning never stops at the first problem, and it keeps what it recognised, so
+//! validation can still check the rows of the good columns when others are bad.
+
+use std::collections::HashMap;
+
+use super::cell::{
+    describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
+};
+use super::record::Record;
+use super::{Column, ContactType, Header, MediaType, Problem, ProfileField};
+
+/// What the header row says, problems included.
+pub(crate) struct HeaderScan {
+    pub line: u64,
+    /// The names as written (invalid UTF-8 replaced, for messages only).
+    pub names: Vec<String>,
+    /// `None` for a cell that is not a usable column.
+    pub columns: Vec<Option<Column>>,
+    pub id_index: Option<usize>,
+    pub problems: Vec<Problem>,
+}
+
+impl HeaderScan {
+    /// The header, when it has no problems.
+    pub fn into_header(self) -> Result<Header, Vec<Problem>> {
+        match (self.problems.is_empty(), self.id_index) {
+            (true, Some(id_index)) => Ok(Header {
+                names: self.names,
+                columns: self.columns.into_iter().flatten().collect(),
+                id_index,
+            }),
+            _ => Err(self.problems),
+        }
+    }
+}
+
+/// Read the header record into columns and problems.
+pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
+    let line = rec.line;
+    let mut scan = HeaderScan {
+        line,
+        names: Vec::with_capacity(rec.len()),
+        columns: Vec::with_capacity(rec.len()),
+        id_index: None,
+        problems: Vec::new(),
+    };
+    let mut seen: HashMap<Column, usize> = HashMap::new();
+    for (i, bytes) in rec.fields().enumerate() {
+        let problem = |column: Option<&str>, message: String| Problem {
+            line,
+            column: column.map(str::to_string),
+            message,
+        };
+        let name = match std::str::from_utf8(bytes) {
+            Ok(name) => name,
+            Err(e) => {
+                let msg = format!("header cell {} {}", i + 1, invalid_utf8(bytes, &e));
+                scan.problems.push(problem(None, msg));
+                scan.names.push(String::from_utf8_lossy(bytes).into_owned());
+                scan.columns.push(None);
+                continue;
+            }
+        };
+        scan.names.push(name.to_string());
+        if name.is_empty() {
+            let msg = format!(
+                "header cell {} is empty: name the column or delete it",
+                i + 1
+            );
+            scan.problems.push(problem(None, msg));
+            scan.columns.push(None);
+            continue;
+        }
+        let column = match classify(name) {
+            Ok(column) => column,
+            Err(msg) => {
+                scan.problems.push(problem(Some(name), msg));
+                scan.columns.push(None);
+                continue;
+            }
+        };
+        if let Some(&first) = seen.get(&column) {
+            let first_name = &scan.names[first];
+            let msg = if first_name == name {
+                format!(
+                    "duplicate column {}: cells {} and {} both hold it; keep one",
+                    quote(name),
+                    first + 1,
+                    i + 1
+                )
+            } else {
+                format!(
+                    "duplicate column {} (cell {}): cell {} {} is the same column; keep one",
+                    quote(name),
+                    i + 1,
+                    first + 1,
+                    quote(first_name)
+                )
+            };
+            scan.problems.push(problem(Some(name), msg));
+            // The second copy is still checked cell by cell, as the first one is.
+        } else {
+            seen.insert(column.clone(), i);
+        }
+        if column == Column::Id && scan.id_index.is_none() {
+            scan.id_index = Some(i);
+        }
+        scan.columns.push(Some(column));
+    }
+    if scan.id_index.is_none() {
+        scan.problems.push(Problem {
+            line,
+            column: None,
+            message: "no id column: the header needs a column named \"id\" holding each user's \
+                      Genesys id"
+                .into(),
+        });
+    }
+    scan
+}
+
+const PREFIXES: [&str; 5] = ["phone", "email", "sms", "skill", "language"];
+
+/// What a header name means, or why it means nothing.
+pub(crate) fn classify(name: &str) -> Result<Column, String> {
+    let surface = match (edge_whitespace(name), first_invisible(name)) {
+        (Some(edges), _) => Some(format!("has {edges}")),
+        (None, Some((pos, c))) => Some(format!("contains {}", describe_invisible(pos, c))),
+        (None, None) => None,
+    };
+    if let Some(what) = surface {
+        let cleaned: String = name.chars().filter(|&c| !is_invisible(c)).collect();
+        let cleaned = cleaned.trim();
+        let fix = if classify(cleaned).is_ok() {
+            Some(cleaned.to_string())
+        } else {
+            suggest(cleaned)
+        };
+        let hint = fix
+            .map(|s| format!("; did you mean {}?", quote(&s)))
+            .unwrap_or_default();
+        return Err(format!("unknown column {} (it {what}){hint}", quote(name)));
+    }
+    if name == "id" {
+        return Ok(Column::Id);
+    }
+    if let Some(f) = ProfileField::ALL.into_iter().find(|f| f.header() == name) {
+        return Ok(Column::Profile(f));
+    }
+    if let Some((prefix, rest)) = name.split_once(':') {
+        let media = MediaType::ALL.into_iter().find(|m| m.prefix() == prefix);
+        if let Some(media) = media {
+            return match contact_type(rest) {
+                Some(t) => Ok(Column::Contact(media, t)),
+                None => Err(unknown_contact_type(prefix, rest)),
+            };
+        }
+        if prefix == "skill" || prefix == "language" {
+            if rest.is_empty() {
+                return Err(format!(
+                    "{prefix}: needs a {prefix} name after the colon, such as {}",
+                    example(prefix)
+                ));
+            }
+            if let Some(what) = edge_whitespace(rest) {
+                return Err(format!(
+                    "the {prefix} name {} in {} has {what}; remove it",
+                    quote(rest),
+                    quote(name)
+                ));
+            }
+            return Ok(if prefix == "skill" {
+                Column::Skill(rest.to_string())
+            } else {
+                Column::Language(rest.to_string())
+            });
+        }
+    }
+    Err(unknown_column(name))
+}
+
+fn example(prefix: &str) -> &'static str {
+    match prefix {
+        "skill" => "skill:Billing",
+        "language" => "language:Spanish",
+        "phone" => "phone:WORK",
+        "sms" => "sms:MOBILE",
+        _ => "email:WORK",
+    }
+}
+
+fn contact_type(s: &str) -> Option<ContactType> {
+    ContactType::ALL
+        .into_iter()
+        .find(|t| t.wire().eq_ignore_ascii_case(s))
+}
+
+fn unknown_contact_type(prefix: &str, rest: &str) -> String {
+    let types: Vec<&str> = ContactType::ALL.iter().map(|t| t.wire()).collect();
+    let mut msg = format!(
+        "unknown contact type {} in \"{prefix}:{rest}\": use one of {}",
+        quote(rest),
+        types.join(", ")
+    );
+    if let Some(t) = near_contact_type(rest) {
+        msg.push_str(&format!("; did you mean \"{prefix}:{}\"?", t.wire()));
+    }
+    msg
+}
+
+fn near_contact_type(s: &str) -> Option<ContactType> {
+    if s.eq_ignore_ascii_case("cell") || s.eq_ignore_ascii_case("mobile phone") {
+        return Some(ContactType::Mobile);
+    }
+    let n = normalise(s);
+    ContactType::ALL
+        .into_iter()
+        .map(|t| (distance(&n, &normalise(t.wire())), t))
+        .filter(|&(d, _)| d <= 1 || (d <= 2 && n.chars().count() > 4))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, t)| t)
+}
+
+fn unknown_column(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if let Some(p) = PREFIXES
+        .into_iter()
+        .filter(|p| *p != "email")
+        .find(|p| *p == lower)
+    {
+        return format!(
+            "{} needs a {}, such as {}",
+            quote(name),
+            if p == "skill" || p == "language" {
+                "name after a colon"
+            } else {
+                "contact type after a colon"
+            },
+            example(p)
+        );
+    }
+    match suggest(name) {
+        Some(s) => format!(
+            "unknown column {}; did you mean {}?",
+            quote(name),
+            quote(&s)
+        ),
+        None => format!(
+            "unknown column {}: the columns are id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
+             skill:NAME and language:NAME (see the README, \"CSV format\")",
+            quote(name),
+            ProfileField::ALL.map(|f| f.header()).join(", ")
+        ),
+    }
+}
+
+/// The known column closest to `name`, if any is close enough.
+pub(crate) fn suggest(name: &str) -> Option<String> {
+    if let Some((prefix, rest)) = name.split_once(':') {
+        let n = normalise(prefix);
+        let p = PREFIXES
+            .into_iter()
+            .map(|p| (distance(&n, p).min(distance(&n, &format!("{p}s"))), p))
+            .filter(|&(d, _)| d <= 2)
+            .min_by_key(|&(d, _)| d)?
+            .1;
+        return Some(match p {
+            "skill" | "language" => format!("{p}:{}", rest.trim()),
+            _ => format!(
+                "{p}:{}",
+                contact_type(rest)
+                    .or_else(|| near_contact_type(rest))?
+                    .wire()
+            ),
+        });
+    }
+    let n = normalise(name);
+    let mut candidates: Vec<&str> = ProfileField::ALL.iter().map(|f| f.header()).collect();
+    candidates.push("id");
+    // The same name but for case and separators, or the short form of employerInfo.X.
+    for c in &candidates {
+        let short = c.rsplit('.').next().unwrap_or(c);
+        if normalise(c) == n || normalise(short) == n {
+            return Some(c.to_string());
+        }
+    }
+    let limit = match n.chars().count() {
+        0..=3 => 0,
+        4..=5 => 1,
+        6..=9 => 2,
+        _ => 3,
+    };
+    candidates
+        .into_iter()
+        .map(|c| (distance(&n, &normalise(c)), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c.to_string())
+}
+
+/// Lower case, without `_`, `-`, `.` and spaces.
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Optimal string alignment distance: edits, counting a swap of neighbours as one.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+#[cfg(test)]
+mod tests;

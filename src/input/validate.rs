@@ -1,26 +1,329 @@
-//! Whole-file validation (placeholder).
+//! Whole-file validation and the `genupdate validate` command.
+//!
+//! One streaming pass: the header, then each record checked as it is read, every
+//! problem reported (none stops the pass). Per row, only the id is kept, in
+//! [`IdSet`]. The same [`RowChecker`] serves [`super::RowReader`], so validation and
+//! the later streaming pass of `apply` can never disagree.
+//!
+//! Decisions the issue left open:
+//! - A record whose cell count differs from the header is reported once, without
+//!   checking its cells: they are probably shifted by a missing or extra comma, and
+//!   judging them by the wrong column would only add noise. Too few cells names the
+//!   first missing column; too many names no column.
+//! - A row with an id and nothing else is valid: every cell keeps its value, and
+//!   `apply` reports the row unchanged. No warning.
+//! - There is no cap on the problems printed: text output streams them to stderr as
+//!   they are found (constant memory), and the summary counts them all. JSON output
+//!   holds them to print one object; [`validate_path`] returns them all.
+
+use std::io::Write as _;
 use std::path::Path;
 
-use super::{InputError, Problem};
+use super::cell::{Parsed, check_cell_with, check_id_with, invalid_utf8, quote};
+use super::ids::IdSet;
+use super::reader::{Start, start};
+use super::record::Record;
+use super::{Column, InputError, Problem};
+use crate::cli::{OutputFormat, ValidateArgs};
+use crate::exit::Exit;
 
 /// The outcome of validating a whole file.
 #[derive(Debug, Default)]
 pub struct ValidationSummary {
+    /// Data records read (the header not counted), valid or not.
     pub rows: u64,
+    /// Every problem, in file order (header first, then by line and column).
     pub problems: Vec<Problem>,
 }
 
-/// Validate a whole file, streaming.
+impl ValidationSummary {
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Validate a whole file, streaming, and collect every problem. Only failing to open
+/// or read the file is an error; a header with problems is reported as problems (and
+/// the rows are still checked against the columns that were recognised).
 pub fn validate_path(path: &Path) -> Result<ValidationSummary, InputError> {
-    Err(InputError::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other("not yet"),
-    })
+    let mut problems = Vec::new();
+    let rows = validate_path_with(path, |p| problems.push(p))?;
+    Ok(ValidationSummary { rows, problems })
+}
+
+/// Like [`validate_path`], but hands each problem to `on_problem` as soon as it is
+/// found, so memory stays flat however many there are. Returns the row count.
+pub fn validate_path_with(
+    path: &Path,
+    mut on_problem: impl FnMut(Problem),
+) -> Result<u64, InputError> {
+    let (mut records, mut scan) = match start(path)? {
+        Start::Header(records, scan) => (records, scan),
+        Start::NotCsv(problem) => {
+            on_problem(problem);
+            return Ok(0);
+        }
+    };
+    scan.problems.drain(..).for_each(&mut on_problem);
+    let header_line = scan.line;
+    let mut checker = RowChecker::new(scan.names, scan.columns, scan.id_index);
+    let mut problems = Vec::new();
+    let mut rows = 0u64;
+    loop {
+        let rec = records.next().map_err(|source| InputError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let Some(rec) = rec else { break };
+        rows += 1;
+        checker.check(&rec, &mut problems, |_, _| {});
+        problems.drain(..).for_each(&mut on_problem);
+    }
+    if rows == 0 {
+        on_problem(Problem {
+            line: header_line,
+            column: None,
+            message: "the file has a header but no rows".into(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Checks data records against the header's columns.
+pub(crate) struct RowChecker {
+    names: Vec<String>,
+    /// `None` for header cells that are not usable columns: their cells are skipped.
+    columns: Vec<Option<Column>>,
+    id_index: Option<usize>,
+    ids: IdSet,
+}
+
+impl RowChecker {
+    pub fn new(names: Vec<String>, columns: Vec<Option<Column>>, id_index: Option<usize>) -> Self {
+        RowChecker {
+            names,
+            columns,
+            id_index,
+            ids: IdSet::new(),
+        }
+    }
+
+    /// The number of columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Check one record: push its problems, call `visit` with each good non-id cell,
+    /// and return its id when the id itself is good and not a duplicate. Allocates
+    /// only for problems.
+    pub fn check<'r>(
+        &mut self,
+        rec: &Record<'r>,
+        problems: &mut Vec<Problem>,
+        mut visit: impl FnMut(usize, Parsed<'r>),
+    ) -> Option<u128> {
+        let line = rec.line;
+        if rec.len() != self.columns.len() {
+            problems.push(self.ragged(rec));
+            return None;
+        }
+        // One UTF-8 check per record; per cell only when that fails.
+        let whole = std::str::from_utf8(rec.bytes).ok();
+        // Printable ASCII throughout: no cell needs the invisible-character scan.
+        let scan = !rec.bytes.iter().all(|&b| (0x20..0x7f).contains(&b));
+        let mut id = None;
+        for i in 0..rec.len() {
+            let problem = |message: String| Problem {
+                line,
+                column: Some(self.names[i].clone()),
+                message,
+            };
+            let text = match whole.and_then(|w| w.get(rec.range(i))) {
+                Some(text) => text,
+                None => match std::str::from_utf8(rec.field(i)) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let name = &self.names[i];
+                        problems.push(problem(format!(
+                            "{name} {}",
+                            invalid_utf8(rec.field(i), &e)
+                        )));
+                        continue;
+                    }
+                },
+            };
+            let Some(column) = &self.columns[i] else {
+                continue;
+            };
+            if *column == Column::Id {
+                match check_id_with(text, scan) {
+                    Ok(v) if Some(i) == self.id_index => match self.ids.insert(v, line) {
+                        None => id = Some(v),
+                        Some(first) => problems.push(problem(format!(
+                            "duplicate id {}: it is already on line {first}; \
+                             each user may appear on one row only",
+                            uuid::Uuid::from_u128(v).hyphenated()
+                        ))),
+                    },
+                    Ok(_) => {}
+                    Err(message) => problems.push(problem(message)),
+                }
+                continue;
+            }
+            match check_cell_with(column, &self.names[i], text, scan) {
+                Ok(parsed) => visit(i, parsed),
+                Err(message) => problems.push(problem(message)),
+            }
+        }
+        id
+    }
+
+    fn ragged(&self, rec: &Record<'_>) -> Problem {
+        let (found, expected) = (rec.len(), self.columns.len());
+        let mut message = format!("expected {expected} cells as in the header, found {found}");
+        let column = if found < expected {
+            let missing = &self.names[found];
+            message.push_str(&format!(": the row ends before column {}", quote(missing)));
+            Some(missing.clone())
+        } else {
+            message.push_str(&format!(
+                ": {} more than the header has (a value with a comma must be in double quotes)",
+                found - expected
+            ));
+            None
+        };
+        if rec.bytes.contains(&b'\n') {
+            message.push_str("; a cell spans several lines, so a quote may be unbalanced");
+        }
+        Problem {
+            line: rec.line,
+            column,
+            message,
+        }
+    }
 }
 
 /// `genupdate validate FILE`: print every problem on stderr as `FILE:LINE:COLUMN:
-/// message`, then a one-line summary; exit 0 when valid, 3 when not.
-pub fn validate_command(args: &crate::cli::ValidateArgs, _quiet: bool) -> crate::exit::Exit {
-    let _ = args;
-    crate::exit::Exit::Usage
+/// message`, then a one-line summary; exit 0 when valid, 3 when not, 2 when the file
+/// cannot be read. With `--output json`, one JSON object on stdout instead and
+/// nothing on stderr unless the file cannot be read. `quiet` drops the summary line.
+pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
+    let file = args.file.display().to_string();
+    match args.output {
+        OutputFormat::Text => {
+            let stderr = std::io::stderr();
+            let mut err = std::io::BufWriter::new(stderr.lock());
+            let mut count = 0u64;
+            // A closed stderr must not stop validation or change the exit code.
+            let result = validate_path_with(&args.file, |p| {
+                count += 1;
+                let _ = writeln!(err, "{}", p.render(&file));
+            });
+            let exit = match result {
+                Err(e) => {
+                    let _ = writeln!(err, "genupdate: {e}");
+                    Exit::Usage
+                }
+                Ok(rows) => {
+                    if !quiet {
+                        let _ = writeln!(err, "{}", summary_line(&file, rows, count));
+                    }
+                    if count == 0 {
+                        Exit::Success
+                    } else {
+                        Exit::InvalidInput
+                    }
+                }
+            };
+            let _ = err.flush();
+            exit
+        }
+        OutputFormat::Json => match validate_path(&args.file) {
+            Err(e) => {
+                eprintln!("genupdate: {e}");
+                Exit::Usage
+            }
+            Ok(summary) => {
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                let _ = serde_json::to_writer(&mut out, &json_report(&file, &summary));
+                let _ = writeln!(out);
+                let _ = out.flush();
+                if summary.is_valid() {
+                    Exit::Success
+                } else {
+                    Exit::InvalidInput
+                }
+            }
+        },
+    }
+}
+
+/// `users.csv: valid, 1200 rows` or `users.csv: 1200 rows, 3 problems`.
+pub(crate) fn summary_line(file: &str, rows: u64, problems: u64) -> String {
+    let rows = plural(rows, "row");
+    if problems == 0 {
+        format!("{file}: valid, {rows}")
+    } else {
+        format!("{file}: {rows}, {}", plural(problems, "problem"))
+    }
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`.
+#[derive(serde::Serialize)]
+pub(crate) struct JsonReport<'a> {
+    file: &'a str,
+    valid: bool,
+    rows: u64,
+    problems: Vec<JsonProblem<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonProblem<'a> {
+    line: u64,
+    column: Option<&'a str>,
+    message: &'a str,
+}
+
+pub(crate) fn json_report<'a>(file: &'a str, summary: &'a ValidationSummary) -> JsonReport<'a> {
+    JsonReport {
+        file,
+        valid: summary.is_valid(),
+        rows: summary.rows,
+        problems: summary
+            .problems
+            .iter()
+            .map(|p| JsonProblem {
+                line: p.line,
+                column: p.column.as_deref(),
+                message: &p.message,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines_read_naturally() {
+        assert_eq!(
+            summary_line("users.csv", 1200, 0),
+            "users.csv: valid, 1200 rows"
+        );
+        assert_eq!(
+            summary_line("users.csv", 1200, 3),
+            "users.csv: 1200 rows, 3 problems"
+        );
+        assert_eq!(summary_line("u.csv", 1, 1), "u.csv: 1 row, 1 problem");
+    }
 }

@@ -128,7 +128,6 @@ pub fn assert_error(status: StatusCode, body: &Value, want: u16, code: &str) {
 
 // --- driving the real binary ---
 
-
 use genupdate::sandbox::SandboxStats;
 use std::path::{Path, PathBuf};
 
@@ -141,7 +140,9 @@ pub struct Run {
 }
 
 pub async fn sandbox(cfg: SandboxConfig) -> Sandbox {
-    Sandbox::start(cfg).await.expect("the sandbox starts on a free loopback port")
+    Sandbox::start(cfg)
+        .await
+        .expect("the sandbox starts on a free loopback port")
 }
 
 /// Run `genupdate ARGS` with the environment pointing at `sb`.
@@ -188,7 +189,12 @@ pub fn s(p: &Path) -> &str {
 
 /// Requests by route-and-status whose key starts with `prefix` (e.g. "PATCH ").
 pub fn count(stats: &SandboxStats, prefix: &str) -> u64 {
-    stats.by_route.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).sum()
+    stats
+        .by_route
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| *v)
+        .sum()
 }
 
 /// Every write the sandbox answered (PATCH, PUT, DELETE), whatever the status.
@@ -198,6 +204,16 @@ pub fn writes(stats: &SandboxStats) -> u64 {
 
 /// Parse a report CSV into rows of cells (header included).
 pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(path).expect("open the CSV");
-    r.records().map(|rec| rec.expect("a CSV record").iter().map(str::to_string).collect()).collect()
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .expect("open the CSV");
+    r.records()
+        .map(|rec| {
+            rec.expect("a CSV record")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
 }

@@ -1,0 +1,538 @@
+//! Checks of single cell values: pure functions from a column and the cell's text to
+//! a typed value or a message that names what to fix.
+//!
+//! Rules, in order (the README's "CSV format" says the same):
+//! - An empty cell keeps the current value; exactly `#CLEAR` clears it (where the
+//!   field may be cleared). Anything else spelled like the marker (`#clear`,
+//!   ` #CLEAR`) is an error rather than a value, so it can never be sent as text.
+//! - No cell may contain a control character (tab, line break, ...) or an invisible
+//!   formatting character (zero-width space U+200B, byte-order mark, bidi marks, ...):
+//!   Genesys fields are single-line and such characters are always accidents.
+//! - Typed values (ids, manager, state, acdAutoAnswer, dates, emails, phone numbers,
+//!   proficiencies) may be padded with plain spaces, which are ignored. Free text
+//!   (name, title, department, username, preferredName, employerInfo.officialName,
+//!   .employeeId, .employeeType) must not start or end with whitespace: it would be
+//!   stored as written and show up as a difference on every later run.
+//!
+//! The checks borrow from the cell and allocate only for messages, so the validation
+//! pass allocates nothing per valid cell.
+
+use std::fmt::Write as _;
+
+use super::{CLEAR_MARKER, Column, MediaType, ProfileField, UserState};
+
+/// A checked cell, borrowing from the record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Parsed<'a> {
+    Keep,
+    Clear,
+    /// Free text, an email address, a date or a phone number, as written
+    /// (typed values without their surrounding spaces).
+    Text(&'a str),
+    /// A user id (manager), as written without surrounding spaces; any case.
+    Uuid(&'a str),
+    Bool(bool),
+    State(UserState),
+    Proficiency(f64),
+}
+
+const UUID_EXAMPLE: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+
+/// The `id` cell: a user id in the 8-4-4-4-12 hexadecimal form, any case.
+pub(crate) fn check_id(raw: &str) -> Result<u128, String> {
+    check_id_with(raw, true)
+}
+
+/// [`check_id`]; `scan` false skips the invisible-character scan, for callers that
+/// know the whole record is printable ASCII.
+pub(crate) fn check_id_with(raw: &str, scan: bool) -> Result<u128, String> {
+    if raw.is_empty() {
+        return Err("missing id: every row needs the id of the user to update".into());
+    }
+    if raw == CLEAR_MARKER {
+        return Err("id cannot be #CLEAR: every row needs the id of the user to update".into());
+    }
+    if scan && let Some(msg) = invisible_problem("id", raw) {
+        return Err(msg);
+    }
+    parse_uuid(trim_spaces(raw)).ok_or_else(|| {
+        format!(
+            "id must be a user id (a UUID such as {UUID_EXAMPLE}), got {}",
+            quote(raw)
+        )
+    })
+}
+
+/// Any other cell. `name` is the column's header name, for messages.
+#[cfg(test)]
+pub(crate) fn check_cell<'a>(
+    column: &Column,
+    name: &str,
+    raw: &'a str,
+) -> Result<Parsed<'a>, String> {
+    check_cell_with(column, name, raw, true)
+}
+
+/// [`check_cell`]; `scan` as for [`check_id_with`].
+pub(crate) fn check_cell_with<'a>(
+    column: &Column,
+    name: &str,
+    raw: &'a str,
+    scan: bool,
+) -> Result<Parsed<'a>, String> {
+    let b = raw.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return Ok(Parsed::Keep);
+    };
+    if raw == CLEAR_MARKER {
+        return match column {
+            Column::Id => check_id(raw).map(|_| Parsed::Keep),
+            Column::Profile(f) if !f.clearable() => Err(format!(
+                "{name} cannot be cleared (#CLEAR): every user must have one; \
+                 leave the cell empty to keep the current value"
+            )),
+            _ => Ok(Parsed::Clear),
+        };
+    }
+    if scan && let Some(msg) = invisible_problem(name, raw) {
+        return Err(msg);
+    }
+    let kind = kind_of(column);
+    // Fast path: no space and no non-ASCII character at either end.
+    let plain_edges = first != b' ' && last != b' ' && first.is_ascii() && last.is_ascii();
+    let (value, near_marker) = if plain_edges {
+        (raw, first == b'#' && raw.eq_ignore_ascii_case(CLEAR_MARKER))
+    } else {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(format!(
+                "{name} holds only whitespace: leave it empty to keep the current value, \
+                 or write #CLEAR to clear it"
+            ));
+        }
+        let value = if kind == Kind::Text {
+            raw
+        } else {
+            trim_spaces(raw)
+        };
+        if !trimmed.eq_ignore_ascii_case(CLEAR_MARKER)
+            && let Some(edges) = edge_whitespace(value)
+        {
+            return Err(format!("{name} {} has {edges}; remove it", quote(raw)));
+        }
+        (value, trimmed.eq_ignore_ascii_case(CLEAR_MARKER))
+    };
+    if near_marker {
+        return Err(format!(
+            "{name}: write the clear marker exactly as #CLEAR, got {}",
+            quote(raw)
+        ));
+    }
+    let got = || quote(raw);
+    match kind {
+        Kind::Text => Ok(Parsed::Text(value)),
+        Kind::Uuid => match parse_uuid(value) {
+            Some(_) => Ok(Parsed::Uuid(value)),
+            None => Err(format!(
+                "{name} must be the manager's user id (a UUID such as {UUID_EXAMPLE}), got {}",
+                got()
+            )),
+        },
+        Kind::State => {
+            if value.eq_ignore_ascii_case("active") {
+                Ok(Parsed::State(UserState::Active))
+            } else if value.eq_ignore_ascii_case("inactive") {
+                Ok(Parsed::State(UserState::Inactive))
+            } else {
+                Err(format!("{name} must be active or inactive, got {}", got()))
+            }
+        }
+        Kind::Bool => {
+            if value.eq_ignore_ascii_case("true") {
+                Ok(Parsed::Bool(true))
+            } else if value.eq_ignore_ascii_case("false") {
+                Ok(Parsed::Bool(false))
+            } else {
+                Err(format!("{name} must be true or false, got {}", got()))
+            }
+        }
+        Kind::Date => match check_date(value) {
+            Ok(()) => Ok(Parsed::Text(value)),
+            Err(DateError::Format) => Err(format!(
+                "{name} must be a date as YYYY-MM-DD, got {}",
+                got()
+            )),
+            Err(DateError::NoSuchDay) => {
+                Err(format!("{name} must be a date that exists, got {}", got()))
+            }
+        },
+        Kind::Email => match check_email(value) {
+            Ok(()) => Ok(Parsed::Text(value)),
+            Err(why) => Err(format!(
+                "{name} must be an email address such as jane.doe@example.com, got {} ({why})",
+                got()
+            )),
+        },
+        Kind::Phone => match check_phone(value) {
+            Ok(()) => Ok(Parsed::Text(value)),
+            Err(why) => Err(format!(
+                "{name} must be a phone number (digits, an optional leading +, spaces, \
+                 dashes, dots, parentheses), got {} ({why})",
+                got()
+            )),
+        },
+        Kind::Proficiency => match parse_proficiency(value) {
+            Ok(p) => Ok(Parsed::Proficiency(p)),
+            Err(hint) => Err(format!(
+                "{name} must be a proficiency from 0 to 5 (such as 3 or 4.5), got {}{hint}",
+                got()
+            )),
+        },
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Uuid,
+    State,
+    Bool,
+    Date,
+    Email,
+    Phone,
+    Proficiency,
+}
+
+fn kind_of(column: &Column) -> Kind {
+    match column {
+        Column::Id => Kind::Uuid,
+        Column::Profile(ProfileField::Email) | Column::Contact(MediaType::Email, _) => Kind::Email,
+        Column::Profile(ProfileField::Manager) => Kind::Uuid,
+        Column::Profile(ProfileField::State) => Kind::State,
+        Column::Profile(ProfileField::AcdAutoAnswer) => Kind::Bool,
+        Column::Profile(ProfileField::DateHire) => Kind::Date,
+        Column::Profile(_) => Kind::Text,
+        Column::Contact(MediaType::Phone | MediaType::Sms, _) => Kind::Phone,
+        Column::Skill(_) | Column::Language(_) => Kind::Proficiency,
+    }
+}
+
+/// `s` without plain spaces at either end.
+fn trim_spaces(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII spaces, so on character boundaries.
+    s.get(start..end).unwrap_or(s)
+}
+
+/// A UUID in the hyphenated 8-4-4-4-12 form, any case. Braced, URN and unhyphenated
+/// forms are refused: Genesys always writes ids hyphenated, and so should the file.
+pub(crate) fn parse_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+    }
+    Some(v)
+}
+
+enum DateError {
+    Format,
+    NoSuchDay,
+}
+
+fn check_date(s: &str) -> Result<(), DateError> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return Err(DateError::Format);
+    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    if !(1..=12).contains(&m) {
+        return Err(DateError::Format);
+    }
+    match chrono::NaiveDate::from_ymd_opt(y as i32, m, d) {
+        Some(_) => Ok(()),
+        None => Err(DateError::NoSuchDay),
+    }
+}
+
+/// A practical address syntax, not all of RFC 5322: one `@`; a local part of letters,
+/// digits and ``!#$%&'*+/=?^_`{|}~.-`` without leading, trailing or doubled dots; a
+/// domain of at least two dot-separated labels of letters, digits and inner hyphens.
+/// Non-ASCII letters are allowed (internationalised addresses). No quoted local
+/// parts, comments or IP literals: Genesys users never have them.
+fn check_email(s: &str) -> Result<(), &'static str> {
+    let Some((local, domain)) = s.split_once('@') else {
+        return Err("it has no @");
+    };
+    if domain.contains('@') {
+        return Err("it has more than one @");
+    }
+    if local.is_empty() {
+        return Err("nothing before the @");
+    }
+    if domain.is_empty() {
+        return Err("nothing after the @");
+    }
+    if s.len() > 254 || local.len() > 64 {
+        return Err("it is too long");
+    }
+    if s.contains(' ') {
+        return Err("it contains a space");
+    }
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_alphanumeric() || (c.is_ascii() && "!#$%&'*+/=?^_`{|}~.-".contains(c)));
+    if !local_ok {
+        return Err("a character before the @ is not allowed");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("dots before the @ must be single and inside");
+    }
+    let mut labels = 0;
+    let mut tld = "";
+    for label in domain.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("the domain has an empty part");
+        }
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return Err("the domain may hold only letters, digits, hyphens and dots");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part of the domain starts or ends with a hyphen");
+        }
+        labels += 1;
+        tld = label;
+    }
+    if labels < 2 {
+        return Err("the domain has no dot");
+    }
+    if tld.bytes().all(|c| c.is_ascii_digit()) {
+        return Err("the domain ends in a number");
+    }
+    Ok(())
+}
+
+/// A plausible phone number, as people write them: digits with optional spaces,
+/// dashes, dots and parentheses, an optional leading `+`, 3 to 20 digits (short
+/// internal numbers to international ones with a dialling prefix). Letters, so also
+/// extensions such as `x123`, are refused. The value is kept as written; Genesys
+/// stores the address as given.
+fn check_phone(s: &str) -> Result<(), &'static str> {
+    let mut digits = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '0'..='9' => digits += 1,
+            ' ' | '-' | '.' | '(' | ')' => {}
+            '+' if i == 0 => {}
+            '+' => return Err("a + may only come first"),
+            c if c.is_alphabetic() => return Err("letters are not allowed"),
+            _ => return Err("only digits, +, spaces, dashes, dots and parentheses are allowed"),
+        }
+    }
+    match digits {
+        0..=2 => Err("it has fewer than 3 digits"),
+        3..=20 => Ok(()),
+        _ => Err("it has more than 20 digits"),
+    }
+}
+
+/// `D+` or `D+.D+`, from 0 to 5. No sign, exponent, `NaN` or `inf`: the syntax check
+/// runs before `f64` parsing. The error is a hint to append to the message.
+fn parse_proficiency(s: &str) -> Result<f64, &'static str> {
+    let b = s.as_bytes();
+    let int_end = b
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(b.len());
+    let frac_ok = match &b[int_end..] {
+        [] => true,
+        [b'.', rest @ ..] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        [b',', rest @ ..]
+            if int_end > 0 && !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) =>
+        {
+            return Err("; use a dot as the decimal separator");
+        }
+        _ => false,
+    };
+    if int_end == 0 || !frac_ok {
+        return Err("");
+    }
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=5.0).contains(&v) => Ok(v),
+        _ => Err(""),
+    }
+}
+
+/// Control characters and invisible formatting characters, refused in every cell
+/// and header name.
+pub(crate) fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// `U+200B (zero-width space)`, or just `U+XXXX` for characters without a common name.
+pub(crate) fn describe_char(c: char) -> String {
+    let name = match c {
+        '\t' => "tab",
+        '\n' => "line break",
+        '\r' => "carriage return",
+        '\u{00A0}' => "no-break space",
+        '\u{00AD}' => "soft hyphen",
+        '\u{200B}' => "zero-width space",
+        '\u{200C}' => "zero-width non-joiner",
+        '\u{200D}' => "zero-width joiner",
+        '\u{200E}' => "left-to-right mark",
+        '\u{200F}' => "right-to-left mark",
+        '\u{2028}' => "line separator",
+        '\u{2029}' => "paragraph separator",
+        '\u{202F}' => "narrow no-break space",
+        '\u{2060}' => "word joiner",
+        '\u{3000}' => "ideographic space",
+        '\u{FEFF}' => "byte-order mark",
+        _ => return format!("U+{:04X}", c as u32),
+    };
+    format!("U+{:04X} ({name})", c as u32)
+}
+
+/// The first control or invisible character in `s`, with its 1-based position.
+pub(crate) fn first_invisible(s: &str) -> Option<(usize, char)> {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    s.chars()
+        .enumerate()
+        .find(|&(_, c)| is_invisible(c))
+        .map(|(i, c)| (i + 1, c))
+}
+
+/// `an invisible character U+200B (zero-width space) at character 5`.
+pub(crate) fn describe_invisible(pos: usize, c: char) -> String {
+    let what = if c.is_control() {
+        "a control character"
+    } else {
+        "an invisible character"
+    };
+    format!("{what} {} at character {pos}", describe_char(c))
+}
+
+/// `title contains an invisible character U+200B (zero-width space) at character 5;
+/// delete it`, for the first control or invisible character in `s`.
+pub(crate) fn invisible_problem(name: &str, s: &str) -> Option<String> {
+    let (pos, c) = first_invisible(s)?;
+    if c == '\n' || c == '\r' {
+        return Some(format!(
+            "{name} contains a line break at character {pos}; cells are single-line: \
+             remove it, or look for an unbalanced quote"
+        ));
+    }
+    Some(format!(
+        "{name} contains {}; delete it",
+        describe_invisible(pos, c)
+    ))
+}
+
+/// `is not valid UTF-8: byte 0xE9 at byte 5 ...`, for a cell that failed to decode.
+pub(crate) fn invalid_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let Some(&byte) = bytes.get(at) else {
+        return "is not valid UTF-8; save the file as UTF-8".into();
+    };
+    // Latin-1 and Windows-1252 agree on 0xA0-0xFF, the usual culprits (é, ü, ñ).
+    let guess = if byte >= 0xA0 {
+        format!(" (\"{}\" in Windows-1252 or Latin-1?)", char::from(byte))
+    } else {
+        String::new()
+    };
+    format!(
+        "is not valid UTF-8: byte 0x{byte:02X} at byte {}{guess}; save the file as UTF-8 \
+         (in Excel: \"CSV UTF-8\")",
+        at + 1
+    )
+}
+
+/// `a leading space`, `a trailing no-break space U+00A0`, `a leading and a trailing
+/// space`: whitespace at either end of `s`, or `None`.
+pub(crate) fn edge_whitespace(s: &str) -> Option<String> {
+    let describe = |c: char, at: &str| {
+        if c == ' ' {
+            format!("a {at} space")
+        } else {
+            format!("a {at} whitespace character {}", describe_char(c))
+        }
+    };
+    let lead = s.chars().next().filter(|c| c.is_whitespace());
+    let lead_len = lead.map_or(0, char::len_utf8);
+    let trail = s
+        .chars()
+        .next_back()
+        .filter(|c| c.is_whitespace() && s.len() > lead_len);
+    match (lead, trail) {
+        (None, None) => None,
+        (Some(l), None) => Some(describe(l, "leading")),
+        (None, Some(t)) => Some(describe(t, "trailing")),
+        (Some(' '), Some(' ')) => Some("a leading and a trailing space".into()),
+        (Some(l), Some(t)) => Some(format!(
+            "{} and {}",
+            describe(l, "leading"),
+            describe(t, "trailing")
+        )),
+    }
+}
+
+/// `s` in double quotes for messages: invisible characters and odd whitespace
+/// escaped as `\u{200B}`, and cut after 60 characters (a cell swallowed by an
+/// unbalanced quote can hold the rest of the file).
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(64) + 2);
+    out.push('"');
+    for (i, c) in s.chars().enumerate() {
+        if i == 60 {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_invisible(c) || (c.is_whitespace() && c != ' ') => {
+                let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,243 @@
+//! CSV records with their physical line numbers, straight from `csv_core`.
+//!
+//! The `csv` crate's `Position::line()` is the line where the *previous* record's
+//! terminator was consumed, not where a record starts: after a CRLF the `\n` is only
+//! consumed by the next read, and blank lines before a record are skipped inside the
+//! same read. Problems must name the line a user sees in an editor, so this reader
+//! drives `csv_core` (the parser inside `csv`) itself and skips line terminators
+//! between records on its own. The grammar is unchanged: RFC 4180 quoting, `,`
+//! delimiter, LF, CRLF or CR terminators, blank lines ignored, no comment lines.
+//!
+//! A leading UTF-8 byte-order mark is stripped here. Records are borrowed from one
+//! reused buffer, so reading allocates nothing once the buffers have grown.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Reads records one at a time, reusing its buffers.
+pub(crate) struct Records<R> {
+    src: BufReader<R>,
+    core: csv_core::Reader,
+    /// Field bytes of the current record, concatenated.
+    fields: Vec<u8>,
+    /// End offset in `fields` of each field of the current record.
+    ends: Vec<usize>,
+    line: u64,
+    started: bool,
+    done: bool,
+}
+
+/// One record: its physical start line and its fields (raw bytes, quotes removed).
+pub(crate) struct Record<'a> {
+    pub line: u64,
+    /// All field bytes, concatenated (to check UTF-8 once per record).
+    pub bytes: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Where field `i` sits in [`Record::bytes`]; the caller keeps `i < len()`.
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+
+    /// Field `i`; the caller keeps `i < len()`.
+    pub fn field(&self, i: usize) -> &'a [u8] {
+        &self.bytes[self.range(i)]
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(|i| self.field(i))
+    }
+}
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+impl<R: Read> Records<R> {
+    pub fn new(src: R) -> Self {
+        Records {
+            src: BufReader::with_capacity(64 * 1024, src),
+            core: csv_core::Reader::new(),
+            fields: vec![0; 1024],
+            ends: vec![0; 64],
+            line: 1,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// Why the file cannot be a CSV at all, judged from its first bytes (a UTF-16
+    /// byte-order mark, a zip container such as an .xlsx workbook). Call before the
+    /// first [`Records::next`].
+    pub fn sniff(&mut self) -> io::Result<Option<&'static str>> {
+        let head = self.src.fill_buf()?;
+        Ok(
+            if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+                Some(
+                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); \
+                 save it as UTF-8 (in Excel: \"CSV UTF-8\")",
+                )
+            } else if head.starts_with(b"PK\x03\x04") {
+                Some(
+                    "the file looks like a spreadsheet workbook (.xlsx), not CSV; \
+                 save it as CSV UTF-8",
+                )
+            } else {
+                None
+            },
+        )
+    }
+
+    /// The physical line the reader is at: where the next record starts, or the line
+    /// of the next byte after an I/O error.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The next record, or `None` at the end of the file.
+    pub fn next(&mut self) -> io::Result<Option<Record<'_>>> {
+        if self.done {
+            return Ok(None);
+        }
+        if !self.started {
+            self.started = true;
+            if self.src.fill_buf()?.starts_with(BOM) {
+                self.src.consume(BOM.len());
+            }
+        }
+        self.skip_terminators()?;
+        let (mut nout, mut nend) = (0, 0);
+        loop {
+            let input = self.src.fill_buf()?;
+            let (res, nin, o, e) =
+                self.core
+                    .read_record(input, &mut self.fields[nout..], &mut self.ends[nend..]);
+            self.src.consume(nin);
+            nout += o;
+            nend += e;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    let n = self.fields.len();
+                    self.fields.resize(n * 2, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let n = self.ends.len();
+                    self.ends.resize(n * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    let line = self.line;
+                    self.line = self.core.line();
+                    return Ok(Some(Record {
+                        line,
+                        bytes: &self.fields[..nout],
+                        ends: &self.ends[..nend],
+                    }));
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Consume the line terminators (and so blank lines) before the next record,
+    /// counting lines, so that the next record starts exactly at `self.line`.
+    fn skip_terminators(&mut self) -> io::Result<()> {
+        loop {
+            let buf = self.src.fill_buf()?;
+            let n = buf
+                .iter()
+                .position(|&b| b != b'\n' && b != b'\r')
+                .unwrap_or(buf.len());
+            let more = n > 0 && n == buf.len();
+            self.line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.src.consume(n);
+            if !more {
+                break;
+            }
+        }
+        self.core.set_line(self.line);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_and_fields(data: &[u8]) -> Vec<(u64, Vec<String>)> {
+        let mut r = Records::new(data);
+        let mut out = Vec::new();
+        while let Some(rec) = r.next().unwrap() {
+            let fields = rec
+                .fields()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((rec.line, fields));
+        }
+        out
+    }
+
+    #[test]
+    fn records_carry_the_physical_line_where_they_start() {
+        let got = lines_and_fields(b"id,name\n1,\"a\nb\"\n\n\n2,x\n3,y");
+        let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 2, 6, 7]);
+        assert_eq!(got[1].1, ["1", "a\nb"]);
+        assert_eq!(got[3].1, ["3", "y"]);
+    }
+
+    #[test]
+    fn crlf_terminators_count_one_line_each() {
+        let got = lines_and_fields(b"id,name\r\n\r\n1,\"a\r\nb\"\r\n2,x\r\n");
+        let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 3, 5]);
+    }
+
+    #[test]
+    fn a_leading_bom_is_stripped_and_an_inner_one_kept() {
+        let got = lines_and_fields(b"\xef\xbb\xbfid,\xef\xbb\xbfname\n1,2\n");
+        assert_eq!(got[0].1, ["id", "\u{feff}name"]);
+    }
+
+    #[test]
+    fn an_empty_or_blank_file_has_no_records() {
+        assert!(lines_and_fields(b"").is_empty());
+        assert!(lines_and_fields(b"\xef\xbb\xbf").is_empty());
+        assert!(lines_and_fields(b"\n\r\n\n").is_empty());
+    }
+
+    #[test]
+    fn long_records_grow_the_buffers() {
+        let cell = "x".repeat(5000);
+        let row = vec![cell.as_str(); 100].join(",");
+        let got = lines_and_fields(format!("{row}\n{row}\n").as_bytes());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].0, 2);
+        assert_eq!(got[1].1.len(), 100);
+        assert_eq!(got[1].1[99], cell);
+    }
+
+    #[test]
+    fn sniff_recognises_utf16_and_workbooks() {
+        assert!(
+            Records::new(&b"\xff\xfei\0d\0"[..])
+                .sniff()
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            Records::new(&b"PK\x03\x04..."[..])
+                .sniff()
+                .unwrap()
+                .is_some()
+        );
+        assert!(Records::new(&b"id\n"[..]).sniff().unwrap().is_none());
+    }
+}

@@ -1,0 +1,202 @@
+use super::*;
+use crate::input::record::Records;
+
+fn scan(header: &str) -> HeaderScan {
+    let mut records = Records::new(header.as_bytes());
+    let rec = records.next().unwrap().unwrap();
+    scan_header(&rec)
+}
+
+fn messages(header: &str) -> Vec<String> {
+    scan(header)
+        .problems
+        .into_iter()
+        .map(|p| p.message)
+        .collect()
+}
+
+#[test]
+fn every_kind_of_column_is_recognised() {
+    assert_eq!(classify("id"), Ok(Column::Id));
+    for f in ProfileField::ALL {
+        assert_eq!(classify(f.header()), Ok(Column::Profile(f)));
+    }
+    assert_eq!(
+        classify("phone:WORK2"),
+        Ok(Column::Contact(MediaType::Phone, ContactType::Work2))
+    );
+    assert_eq!(
+        classify("sms:mobile"),
+        Ok(Column::Contact(MediaType::Sms, ContactType::Mobile))
+    );
+    assert_eq!(
+        classify("email:Other"),
+        Ok(Column::Contact(MediaType::Email, ContactType::Other))
+    );
+    assert_eq!(
+        classify("skill:Billing Tier 2"),
+        Ok(Column::Skill("Billing Tier 2".into()))
+    );
+    assert_eq!(
+        classify("language:Spanish"),
+        Ok(Column::Language("Spanish".into()))
+    );
+}
+
+#[test]
+fn a_valid_header_becomes_a_header() {
+    let header = scan("name,id,skill:Sales").into_header().unwrap();
+    assert_eq!(header.id_index, 1);
+    assert_eq!(header.names, ["name", "id", "skill:Sales"]);
+    assert_eq!(header.columns[2], Column::Skill("Sales".into()));
+}
+
+#[test]
+fn near_misses_get_a_did_you_mean() {
+    let cases = [
+        ("Email", "email"),
+        ("ID", "id"),
+        ("deparment", "department"),
+        ("preferred_name", "preferredName"),
+        ("dateHire", "employerInfo.dateHire"),
+        ("employeeid", "employerInfo.employeeId"),
+        ("acdAutoAnswr", "acdAutoAnswer"),
+        ("skills:Billing", "skill:Billing"),
+        ("Phone:WORK", "phone:WORK"),
+        ("phones:home", "phone:HOME"),
+    ];
+    for (written, meant) in cases {
+        let err = classify(written).unwrap_err();
+        assert_eq!(
+            err,
+            format!("unknown column \"{written}\"; did you mean \"{meant}\"?")
+        );
+    }
+}
+
+#[test]
+fn far_misses_list_the_columns() {
+    let err = classify("colour").unwrap_err();
+    assert!(
+        err.starts_with("unknown column \"colour\": the columns are id, name, email,"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_contact_types_list_the_valid_ones() {
+    let err = classify("phone:WROK").unwrap_err();
+    assert_eq!(
+        err,
+        "unknown contact type \"WROK\" in \"phone:WROK\": use one of PRIMARY, WORK, WORK2, WORK3, \
+         WORK4, HOME, MOBILE, MAIN, OTHER; did you mean \"phone:WORK\"?"
+    );
+    assert!(
+        classify("sms:cell")
+            .unwrap_err()
+            .ends_with("did you mean \"sms:MOBILE\"?")
+    );
+}
+
+#[test]
+fn edge_spaces_and_invisible_characters_are_named() {
+    assert_eq!(
+        classify(" email").unwrap_err(),
+        "unknown column \" email\" (it has a leading space); did you mean \"email\"?"
+    );
+    assert_eq!(
+        classify("title ").unwrap_err(),
+        "unknown column \"title \" (it has a trailing space); did you mean \"title\"?"
+    );
+    assert_eq!(
+        classify("email\u{200b}").unwrap_err(),
+        "unknown column \"email\\u{200B}\" (it contains an invisible character U+200B \
+         (zero-width space) at character 6); did you mean \"email\"?"
+    );
+    assert_eq!(
+        classify("name\u{a0}").unwrap_err(),
+        "unknown column \"name\\u{00A0}\" (it has a trailing whitespace character U+00A0 \
+         (no-break space)); did you mean \"name\"?"
+    );
+    let err = classify("\u{feff}id").unwrap_err();
+    assert!(
+        err.contains("U+FEFF (byte-order mark) at character 1"),
+        "{err}"
+    );
+    assert!(err.ends_with("did you mean \"id\"?"), "{err}");
+}
+
+#[test]
+fn skill_and_language_need_a_clean_name() {
+    assert_eq!(
+        classify("skill:").unwrap_err(),
+        "skill: needs a skill name after the colon, such as skill:Billing"
+    );
+    assert!(
+        classify("language: Spanish")
+            .unwrap_err()
+            .contains("has a leading space")
+    );
+    assert!(
+        classify("skill")
+            .unwrap_err()
+            .contains("such as skill:Billing")
+    );
+    assert!(
+        classify("phone")
+            .unwrap_err()
+            .contains("such as phone:WORK")
+    );
+}
+
+#[test]
+fn a_missing_id_column_is_reported() {
+    let s = scan("name,email");
+    assert!(s.id_index.is_none());
+    assert_eq!(s.problems.len(), 1);
+    assert_eq!(s.problems[0].column, None);
+    assert!(s.problems[0].message.starts_with("no id column"));
+}
+
+#[test]
+fn duplicates_name_both_cells() {
+    let s = scan("id,email,name,email");
+    assert_eq!(s.problems.len(), 1);
+    assert_eq!(s.problems[0].column.as_deref(), Some("email"));
+    assert_eq!(
+        s.problems[0].message,
+        "duplicate column \"email\": cells 2 and 4 both hold it; keep one"
+    );
+    assert_eq!(
+        messages("id,phone:work,phone:WORK"),
+        [
+            "duplicate column \"phone:WORK\" (cell 3): cell 2 \"phone:work\" is the same column; keep one"
+        ]
+    );
+}
+
+#[test]
+fn empty_header_cells_are_reported_by_position() {
+    let s = scan("id,name,");
+    assert_eq!(s.problems.len(), 1);
+    assert_eq!(s.problems[0].column, None);
+    assert_eq!(
+        s.problems[0].message,
+        "header cell 3 is empty: name the column or delete it"
+    );
+}
+
+#[test]
+fn every_header_problem_is_reported_and_good_columns_kept() {
+    let s = scan("Id,nmae,title,title");
+    assert_eq!(s.problems.len(), 4, "{:?}", s.problems);
+    assert_eq!(s.columns[2], Some(Column::Profile(ProfileField::Title)));
+    assert!(scan("Id,nmae").into_header().is_err());
+}
+
+#[test]
+fn distance_counts_a_swap_as_one_edit() {
+    assert_eq!(distance("email", "emial"), 1);
+    assert_eq!(distance("", "abc"), 3);
+    assert_eq!(distance("kitten", "sitting"), 3);
+}
