@@ -278,7 +278,7 @@ fn merge_contact(
             addresses.remove(i);
             current
         }
-        (Some(_), false) if current.as_deref() == Some(after) => None,
+        (Some(i), false) if same_address(media, &addresses[i], after) => None,
         (Some(i), false) => {
             let c = &mut addresses[i];
             c.address = Some(after.to_string());
@@ -297,6 +297,24 @@ fn merge_contact(
             Some(String::new())
         }
     }
+}
+
+/// Whether a stored contact already holds `want`. Genesys stores phone numbers in
+/// E.164 (`+13175550100`) with a formatted `display`, so phone and SMS numbers are
+/// compared by their digits and emails case-insensitively: a re-run stays a no-op.
+fn same_address(media: MediaType, current: &Contact, want: &str) -> bool {
+    let norm = |s: &str| match media {
+        MediaType::Email => s.trim().to_lowercase(),
+        MediaType::Phone | MediaType::Sms => s
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect(),
+    };
+    let want = norm(want);
+    [&current.address, &current.display, &current.extension]
+        .into_iter()
+        .flatten()
+        .any(|v| norm(v) == want)
 }
 
 fn contact_value(c: &Contact) -> String {

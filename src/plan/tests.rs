@@ -233,3 +233,18 @@ fn proficiencies_print_without_a_needless_decimal() {
     assert_eq!(fmt_prof(Some(2.5)), "2.5");
     assert_eq!(fmt_prof(None), "");
 }
+
+#[test]
+fn a_phone_number_written_differently_but_stored_in_e164_is_unchanged() {
+    let h = header(&["id", "phone:WORK"]);
+    let mut u = user();
+    u.addresses.push(Contact {
+        address: Some("+13175550100".into()),
+        display: Some("+1 317-555-0100".into()),
+        media_type: Some("PHONE".into()),
+        kind: Some("WORK".into()),
+        ..Contact::default()
+    });
+    assert!(plan(&h, &row(vec![set("+1 (317) 555-0100")]), &u, &vec![None; 2]).is_empty());
+    assert!(!plan(&h, &row(vec![set("+1 317 555 0101")]), &u, &vec![None; 2]).is_empty());
+}
