@@ -54,7 +54,9 @@ impl Client {
                 path.push_str(&encode(id));
                 path.push('&');
             }
-            path.push_str(&format!("pageSize={MAX_IDS_PER_READ}"));
+            // Without `state=any` the API returns active users only, and an inactive
+            // user would look like one that does not exist.
+            path.push_str(&format!("pageSize={MAX_IDS_PER_READ}&state=any"));
             let expand = expand_query(expand);
             if !expand.is_empty() {
                 path.push('&');
