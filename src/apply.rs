@@ -16,7 +16,7 @@ use crate::execute::RowContext;
 use crate::input::{self, Column, Header};
 use crate::plan::RoutingIds;
 use crate::report::{Outputs, ReportSink};
-use crate::runner::{self, RunnerConfig};
+use crate::runner::{self, RunnerConfig, Stopper};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::secret::Secret;
 use crate::summary::{ExitReason, Summary};
@@ -99,6 +99,16 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     let started = Instant::now();
     let file = args.file.display().to_string();
     let early = |reason, msg: String| Summary::early(&file, reason, Some(msg));
+    let stopper = Stopper::new();
+    if ui.handle_signals {
+        runner::watch_signals(stopper.clone());
+    }
+    let interrupted = || {
+        early(
+            ExitReason::Interrupted,
+            "interrupted by a signal before any row was sent".into(),
+        )
+    };
 
     // 1. The whole file validates before anything else happens.
     let validation = match input::validate_path(&args.file) {
@@ -170,9 +180,12 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     cfg.max_retries = args.max_retries;
     cfg.max_retry_after = Duration::from_secs(args.max_retry_after);
     cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
-    let client = match Client::connect(cfg).await {
-        Ok(c) => c,
-        Err(e) => return early(ExitReason::Aborted, e.to_string()),
+    let client = tokio::select! {
+        c = Client::connect(cfg) => match c {
+            Ok(c) => c,
+            Err(e) => return early(ExitReason::Aborted, e.to_string()),
+        },
+        _ = stopper.stopped() => return interrupted(),
     };
 
     // 5. The header's skill and language names, resolved once.
@@ -180,9 +193,12 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         Ok(x) => x,
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
-    let routing = match resolve_routing(&client, &header, &file).await {
-        Ok(r) => r,
-        Err((reason, msg)) => return finish(early(reason, msg), &client, started),
+    let routing = tokio::select! {
+        r = resolve_routing(&client, &header, &file) => match r {
+            Ok(r) => r,
+            Err((reason, msg)) => return finish(early(reason, msg), &client, started),
+        },
+        _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
 
     if let Some(deadline) = deadline {
@@ -221,7 +237,6 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         progress_bar: terminal && !ui.quiet,
         progress_lines: !terminal && !ui.quiet,
         print_plan: args.dry_run && !json,
-        handle_signals: ui.handle_signals,
     };
     let ctx = Arc::new(RowContext {
         client: client.clone(),
@@ -229,7 +244,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         routing,
         max_conflict_retries: args.max_conflict_retries,
     });
-    let outcome = runner::run(ctx, rows, sink, rcfg).await;
+    let outcome = runner::run(ctx, rows, sink, rcfg, stopper).await;
 
     let mut summary = Summary::early(&file, ExitReason::Completed, None);
     summary.dry_run = args.dry_run;

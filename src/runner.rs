@@ -46,8 +46,6 @@ pub struct RunnerConfig {
     pub progress_lines: bool,
     /// Print the dry-run plan on stdout.
     pub print_plan: bool,
-    /// Listen for SIGINT/SIGTERM (the binary; not in-process tests).
-    pub handle_signals: bool,
 }
 
 /// Why the intake of new rows stopped early.
@@ -92,14 +90,20 @@ impl Stop {
 
 /// The first stop wins; everyone can watch it.
 #[derive(Clone)]
-struct Stopper(Arc<watch::Sender<Option<Stop>>>);
+pub struct Stopper(Arc<watch::Sender<Option<Stop>>>);
+
+impl Default for Stopper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Stopper {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Stopper(Arc::new(watch::channel(None).0))
     }
 
-    fn stop(&self, why: Stop) {
+    pub fn stop(&self, why: Stop) {
         self.0.send_if_modified(|s| {
             if s.is_none() {
                 tracing::warn!("stopping: {}", why.describe());
@@ -111,11 +115,11 @@ impl Stopper {
         });
     }
 
-    fn get(&self) -> Option<Stop> {
+    pub fn get(&self) -> Option<Stop> {
         self.0.borrow().clone()
     }
 
-    async fn stopped(&self) {
+    pub async fn stopped(&self) {
         let mut rx = self.0.subscribe();
         let _ = rx.wait_for(|s| s.is_some()).await;
     }
@@ -128,14 +132,15 @@ pub struct RunOutcome {
     pub stop: Option<Stop>,
 }
 
-/// Run every row of `rows` through `ctx`, writing results to `sink`.
+/// Run every row of `rows` through `ctx`, writing results to `sink`. `stopper` may
+/// already be watched for signals (see [`watch_signals`]).
 pub async fn run(
     ctx: Arc<RowContext>,
     rows: RowReader,
     sink: ReportSink,
     cfg: RunnerConfig,
+    stopper: Stopper,
 ) -> std::io::Result<RunOutcome> {
-    let stopper = Stopper::new();
     let watchers = spawn_watchers(&stopper, &cfg);
 
     let (row_tx, mut row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
@@ -582,7 +587,7 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Deadline and signal watchers; they only ever request a stop.
+/// The deadline watcher; it only ever requests a stop.
 fn spawn_watchers(stopper: &Stopper, cfg: &RunnerConfig) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     if let Some(deadline) = cfg.deadline {
@@ -592,15 +597,14 @@ fn spawn_watchers(stopper: &Stopper, cfg: &RunnerConfig) -> Vec<tokio::task::Joi
             s.stop(Stop::Deadline);
         }));
     }
-    if cfg.handle_signals {
-        let s = stopper.clone();
-        tasks.push(tokio::spawn(async move { watch_signals(s).await }));
-    }
     tasks
 }
 
+/// Turn SIGINT/SIGTERM into a stop for the rest of the process's life: the first
+/// asks for a clean stop, the second exits at once with 130. The handlers are in
+/// place when this returns.
 #[cfg(unix)]
-async fn watch_signals(stopper: Stopper) {
+pub fn watch_signals(stopper: Stopper) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -609,24 +613,29 @@ async fn watch_signals(stopper: Stopper) {
         tracing::warn!("cannot listen for signals; Ctrl-C will end the run at once");
         return;
     };
-    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-    eprintln!(
-        "genupdate: stopping: finishing in-flight rows and writing the report (send the signal again to exit at once)"
-    );
-    stopper.stop(Stop::Interrupted);
-    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-    eprintln!("genupdate: second signal: exiting at once; the report may be incomplete");
-    std::process::exit(130);
+    tokio::spawn(async move {
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        eprintln!(
+            "genupdate: stopping: finishing in-flight rows and writing the report \
+             (send the signal again to exit at once)"
+        );
+        stopper.stop(Stop::Interrupted);
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        eprintln!("genupdate: second signal: exiting at once; the report may be incomplete");
+        std::process::exit(130);
+    });
 }
 
 #[cfg(not(unix))]
-async fn watch_signals(stopper: Stopper) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        stopper.stop(Stop::Interrupted);
-    }
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
-    }
+pub fn watch_signals(stopper: Stopper) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop(Stop::Interrupted);
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 #[cfg(test)]
