@@ -16,12 +16,28 @@ const HEADER: &str = "id,name,title,department,email,state,acdAutoAnswer,manager
 email:OTHER,employerInfo.employeeId,employerInfo.dateHire,skill:Billing,skill:Sales,language:Spanish";
 
 const FIRST: [&str; 12] = [
-    "Maria", "James", "Sofia", "Liam", "Aiko", "Noah", "Chloé", "Mateo", "Priya", "Ethan", "Fatima", "Lucas",
+    "Maria", "James", "Sofia", "Liam", "Aiko", "Noah", "Chloé", "Mateo", "Priya", "Ethan",
+    "Fatima", "Lucas",
 ];
 const LAST: [&str; 10] = [
-    "Keller", "Okafor", "Hernández", "O'Brien", "Tanaka", "Schmidt", "Martin", "Rossi", "Natarajan", "Walker",
+    "Keller",
+    "Okafor",
+    "Hernández",
+    "O'Brien",
+    "Tanaka",
+    "Schmidt",
+    "Martin",
+    "Rossi",
+    "Natarajan",
+    "Walker",
 ];
-const TITLES: [&str; 5] = ["Agent", "Senior Agent", "Team Lead", "\"Supervisor, Billing\"", "Trainer"];
+const TITLES: [&str; 5] = [
+    "Agent",
+    "Senior Agent",
+    "Team Lead",
+    "\"Supervisor, Billing\"",
+    "Trainer",
+];
 const DEPARTMENTS: [&str; 4] = ["Billing", "Sales", "Customer Care", "Retention"];
 const PROFICIENCY: [&str; 8] = ["", "", "1", "2", "3", "3.5", "4.5", "5"];
 
@@ -95,9 +111,17 @@ fn write(path: &str, rows: u64) -> std::io::Result<()> {
     writeln!(w, "{HEADER}")?;
     for row in 0..rows {
         let (first, last) = (rng.pick(&FIRST), rng.pick(&LAST));
-        let login = format!("{}.{}{row}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
-        let manager = if row < 10 { String::new() } else { user_id(row / 10) };
-        let phone = if rng.next() % 5 == 0 {
+        let login = format!(
+            "{}.{}{row}",
+            first.to_lowercase(),
+            last.to_lowercase().replace('\'', "")
+        );
+        let manager = if row < 10 {
+            String::new()
+        } else {
+            user_id(row / 10)
+        };
+        let phone = if rng.next().is_multiple_of(5) {
             String::new()
         } else {
             format!("+1 317-555-{:04}", rng.next() % 10_000)
@@ -107,16 +131,33 @@ fn write(path: &str, rows: u64) -> std::io::Result<()> {
             1..=3 => format!("{login}@example.org"),
             _ => String::new(),
         };
-        let hire = format!("{}-{:02}-{:02}", 2010 + rng.next() % 15, 1 + rng.next() % 12, 1 + rng.next() % 28);
-        let sales = if rng.next() % 50 == 0 { "#CLEAR" } else { rng.pick(&PROFICIENCY) };
+        let hire = format!(
+            "{}-{:02}-{:02}",
+            2010 + rng.next() % 15,
+            1 + rng.next() % 12,
+            1 + rng.next() % 28
+        );
+        let sales = if rng.next().is_multiple_of(50) {
+            "#CLEAR"
+        } else {
+            rng.pick(&PROFICIENCY)
+        };
         writeln!(
             w,
             "{},{first} {last},{},{},{login}@example.com,{},{},{manager},{phone},{other},E{:07},{hire},{},{sales},{}",
             user_id(row),
             rng.pick(&TITLES),
             rng.pick(&DEPARTMENTS),
-            if rng.next() % 10 == 0 { "inactive" } else { "active" },
-            if rng.next() % 2 == 0 { "true" } else { "false" },
+            if rng.next().is_multiple_of(10) {
+                "inactive"
+            } else {
+                "active"
+            },
+            if rng.next().is_multiple_of(2) {
+                "true"
+            } else {
+                "false"
+            },
             row,
             rng.pick(&PROFICIENCY),
             rng.pick(&PROFICIENCY),

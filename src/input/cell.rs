@@ -65,7 +65,11 @@ pub(crate) fn check_id_with(raw: &str, scan: bool) -> Result<u128, String> {
 
 /// Any other cell. `name` is the column's header name, for messages.
 #[cfg(test)]
-pub(crate) fn check_cell<'a>(column: &Column, name: &str, raw: &'a str) -> Result<Parsed<'a>, String> {
+pub(crate) fn check_cell<'a>(
+    column: &Column,
+    name: &str,
+    raw: &'a str,
+) -> Result<Parsed<'a>, String> {
     check_cell_with(column, name, raw, true)
 }
 
@@ -106,7 +110,11 @@ pub(crate) fn check_cell_with<'a>(
                  or write #CLEAR to clear it"
             ));
         }
-        let value = if kind == Kind::Text { raw } else { trim_spaces(raw) };
+        let value = if kind == Kind::Text {
+            raw
+        } else {
+            trim_spaces(raw)
+        };
         if !trimmed.eq_ignore_ascii_case(CLEAR_MARKER)
             && let Some(edges) = edge_whitespace(value)
         {
@@ -150,8 +158,13 @@ pub(crate) fn check_cell_with<'a>(
         }
         Kind::Date => match check_date(value) {
             Ok(()) => Ok(Parsed::Text(value)),
-            Err(DateError::Format) => Err(format!("{name} must be a date as YYYY-MM-DD, got {}", got())),
-            Err(DateError::NoSuchDay) => Err(format!("{name} must be a date that exists, got {}", got())),
+            Err(DateError::Format) => Err(format!(
+                "{name} must be a date as YYYY-MM-DD, got {}",
+                got()
+            )),
+            Err(DateError::NoSuchDay) => {
+                Err(format!("{name} must be a date that exists, got {}", got()))
+            }
         },
         Kind::Email => match check_email(value) {
             Ok(()) => Ok(Parsed::Text(value)),
@@ -247,10 +260,17 @@ enum DateError {
 fn check_date(s: &str) -> Result<(), DateError> {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
         return Err(DateError::Format);
     }
-    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
     let (y, m, d) = (num(0..4), num(5..7), num(8..10));
     if !(1..=12).contains(&m) {
         return Err(DateError::Format);
@@ -285,9 +305,9 @@ fn check_email(s: &str) -> Result<(), &'static str> {
     if s.contains(' ') {
         return Err("it contains a space");
     }
-    let local_ok = local.chars().all(|c| {
-        c.is_alphanumeric() || (c.is_ascii() && "!#$%&'*+/=?^_`{|}~.-".contains(c))
-    });
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_alphanumeric() || (c.is_ascii() && "!#$%&'*+/=?^_`{|}~.-".contains(c)));
     if !local_ok {
         return Err("a character before the @ is not allowed");
     }
@@ -346,11 +366,16 @@ fn check_phone(s: &str) -> Result<(), &'static str> {
 /// runs before `f64` parsing. The error is a hint to append to the message.
 fn parse_proficiency(s: &str) -> Result<f64, &'static str> {
     let b = s.as_bytes();
-    let int_end = b.iter().position(|c| !c.is_ascii_digit()).unwrap_or(b.len());
+    let int_end = b
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(b.len());
     let frac_ok = match &b[int_end..] {
         [] => true,
         [b'.', rest @ ..] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
-        [b',', rest @ ..] if int_end > 0 && !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) => {
+        [b',', rest @ ..]
+            if int_end > 0 && !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) =>
+        {
             return Err("; use a dot as the decimal separator");
         }
         _ => false,
@@ -402,12 +427,19 @@ pub(crate) fn first_invisible(s: &str) -> Option<(usize, char)> {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return None;
     }
-    s.chars().enumerate().find(|&(_, c)| is_invisible(c)).map(|(i, c)| (i + 1, c))
+    s.chars()
+        .enumerate()
+        .find(|&(_, c)| is_invisible(c))
+        .map(|(i, c)| (i + 1, c))
 }
 
 /// `an invisible character U+200B (zero-width space) at character 5`.
 pub(crate) fn describe_invisible(pos: usize, c: char) -> String {
-    let what = if c.is_control() { "a control character" } else { "an invisible character" };
+    let what = if c.is_control() {
+        "a control character"
+    } else {
+        "an invisible character"
+    };
     format!("{what} {} at character {pos}", describe_char(c))
 }
 
@@ -421,7 +453,10 @@ pub(crate) fn invisible_problem(name: &str, s: &str) -> Option<String> {
              remove it, or look for an unbalanced quote"
         ));
     }
-    Some(format!("{name} contains {}; delete it", describe_invisible(pos, c)))
+    Some(format!(
+        "{name} contains {}; delete it",
+        describe_invisible(pos, c)
+    ))
 }
 
 /// `is not valid UTF-8: byte 0xE9 at byte 5 ...`, for a cell that failed to decode.
@@ -455,13 +490,20 @@ pub(crate) fn edge_whitespace(s: &str) -> Option<String> {
     };
     let lead = s.chars().next().filter(|c| c.is_whitespace());
     let lead_len = lead.map_or(0, char::len_utf8);
-    let trail = s.chars().next_back().filter(|c| c.is_whitespace() && s.len() > lead_len);
+    let trail = s
+        .chars()
+        .next_back()
+        .filter(|c| c.is_whitespace() && s.len() > lead_len);
     match (lead, trail) {
         (None, None) => None,
         (Some(l), None) => Some(describe(l, "leading")),
         (None, Some(t)) => Some(describe(t, "trailing")),
         (Some(' '), Some(' ')) => Some("a leading and a trailing space".into()),
-        (Some(l), Some(t)) => Some(format!("{} and {}", describe(l, "leading"), describe(t, "trailing"))),
+        (Some(l), Some(t)) => Some(format!(
+            "{} and {}",
+            describe(l, "leading"),
+            describe(t, "trailing")
+        )),
     }
 }
 

@@ -59,9 +59,15 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 
 impl<R: Read> Records<R> {
     pub fn new(src: R) -> Self {
+        let mut core = csv_core::Reader::new();
+        // csv_core strips a BOM from its first input. We strip the leading one
+        // ourselves (to count blank lines after it), so a second BOM must stay in the
+        // data and be reported. A call with no output room consumes nothing but marks
+        // the parser as started, which turns its stripping off.
+        let _ = core.read_record(b",", &mut [], &mut []);
         Records {
             src: BufReader::with_capacity(64 * 1024, src),
-            core: csv_core::Reader::new(),
+            core,
             fields: vec![0; 1024],
             ends: vec![0; 64],
             line: 1,
@@ -75,19 +81,21 @@ impl<R: Read> Records<R> {
     /// first [`Records::next`].
     pub fn sniff(&mut self) -> io::Result<Option<&'static str>> {
         let head = self.src.fill_buf()?;
-        Ok(if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
-            Some(
-                "the file is UTF-16 (it starts with a UTF-16 byte-order mark); \
+        Ok(
+            if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+                Some(
+                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); \
                  save it as UTF-8 (in Excel: \"CSV UTF-8\")",
-            )
-        } else if head.starts_with(b"PK\x03\x04") {
-            Some(
-                "the file looks like a spreadsheet workbook (.xlsx), not CSV; \
+                )
+            } else if head.starts_with(b"PK\x03\x04") {
+                Some(
+                    "the file looks like a spreadsheet workbook (.xlsx), not CSV; \
                  save it as CSV UTF-8",
-            )
-        } else {
-            None
-        })
+                )
+            } else {
+                None
+            },
+        )
     }
 
     /// The physical line the reader is at: where the next record starts, or the line
@@ -111,11 +119,9 @@ impl<R: Read> Records<R> {
         let (mut nout, mut nend) = (0, 0);
         loop {
             let input = self.src.fill_buf()?;
-            let (res, nin, o, e) = self.core.read_record(
-                input,
-                &mut self.fields[nout..],
-                &mut self.ends[nend..],
-            );
+            let (res, nin, o, e) =
+                self.core
+                    .read_record(input, &mut self.fields[nout..], &mut self.ends[nend..]);
             self.src.consume(nin);
             nout += o;
             nend += e;
@@ -204,6 +210,10 @@ mod tests {
     fn a_leading_bom_is_stripped_and_an_inner_one_kept() {
         let got = lines_and_fields(b"\xef\xbb\xbfid,\xef\xbb\xbfname\n1,2\n");
         assert_eq!(got[0].1, ["id", "\u{feff}name"]);
+        let got = lines_and_fields(b"\xef\xbb\xbf\xef\xbb\xbfid\n");
+        assert_eq!(got[0].1, ["\u{feff}id"]);
+        let got = lines_and_fields(b"\xef\xbb\xbf\n\nid\n");
+        assert_eq!((got[0].0, got[0].1.clone()), (3, vec!["id".to_string()]));
     }
 
     #[test]
@@ -226,8 +236,18 @@ mod tests {
 
     #[test]
     fn sniff_recognises_utf16_and_workbooks() {
-        assert!(Records::new(&b"\xff\xfei\0d\0"[..]).sniff().unwrap().is_some());
-        assert!(Records::new(&b"PK\x03\x04..."[..]).sniff().unwrap().is_some());
+        assert!(
+            Records::new(&b"\xff\xfei\0d\0"[..])
+                .sniff()
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            Records::new(&b"PK\x03\x04..."[..])
+                .sniff()
+                .unwrap()
+                .is_some()
+        );
         assert!(Records::new(&b"id\n"[..]).sniff().unwrap().is_none());
     }
 }

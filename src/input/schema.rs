@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 
-use super::cell::{describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote};
+use super::cell::{
+    describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
+};
 use super::record::Record;
 use super::{Column, ContactType, Header, MediaType, Problem, ProfileField};
 
@@ -73,7 +75,10 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         };
         scan.names.push(name.to_string());
         if name.is_empty() {
-            let msg = format!("header cell {} is empty: name the column or delete it", i + 1);
+            let msg = format!(
+                "header cell {} is empty: name the column or delete it",
+                i + 1
+            );
             scan.problems.push(problem(None, msg));
             scan.columns.push(None);
             continue;
@@ -89,7 +94,12 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         if let Some(&first) = seen.get(&column) {
             let first_name = &scan.names[first];
             let msg = if first_name == name {
-                format!("duplicate column {}: cells {} and {} both hold it; keep one", quote(name), first + 1, i + 1)
+                format!(
+                    "duplicate column {}: cells {} and {} both hold it; keep one",
+                    quote(name),
+                    first + 1,
+                    i + 1
+                )
             } else {
                 format!(
                     "duplicate column {} (cell {}): cell {} {} is the same column; keep one",
@@ -133,8 +143,14 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
     if let Some(what) = surface {
         let cleaned: String = name.chars().filter(|&c| !is_invisible(c)).collect();
         let cleaned = cleaned.trim();
-        let fix = if classify(cleaned).is_ok() { Some(cleaned.to_string()) } else { suggest(cleaned) };
-        let hint = fix.map(|s| format!("; did you mean {}?", quote(&s))).unwrap_or_default();
+        let fix = if classify(cleaned).is_ok() {
+            Some(cleaned.to_string())
+        } else {
+            suggest(cleaned)
+        };
+        let hint = fix
+            .map(|s| format!("; did you mean {}?", quote(&s)))
+            .unwrap_or_default();
         return Err(format!("unknown column {} (it {what}){hint}", quote(name)));
     }
     if name == "id" {
@@ -153,10 +169,17 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
         }
         if prefix == "skill" || prefix == "language" {
             if rest.is_empty() {
-                return Err(format!("{prefix}: needs a {prefix} name after the colon, such as {}", example(prefix)));
+                return Err(format!(
+                    "{prefix}: needs a {prefix} name after the colon, such as {}",
+                    example(prefix)
+                ));
             }
             if let Some(what) = edge_whitespace(rest) {
-                return Err(format!("the {prefix} name {} in {} has {what}; remove it", quote(rest), quote(name)));
+                return Err(format!(
+                    "the {prefix} name {} in {} has {what}; remove it",
+                    quote(rest),
+                    quote(name)
+                ));
             }
             return Ok(if prefix == "skill" {
                 Column::Skill(rest.to_string())
@@ -179,7 +202,9 @@ fn example(prefix: &str) -> &'static str {
 }
 
 fn contact_type(s: &str) -> Option<ContactType> {
-    ContactType::ALL.into_iter().find(|t| t.wire().eq_ignore_ascii_case(s))
+    ContactType::ALL
+        .into_iter()
+        .find(|t| t.wire().eq_ignore_ascii_case(s))
 }
 
 fn unknown_contact_type(prefix: &str, rest: &str) -> String {
@@ -210,11 +235,28 @@ fn near_contact_type(s: &str) -> Option<ContactType> {
 
 fn unknown_column(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
-    if let Some(p) = PREFIXES.into_iter().filter(|p| *p != "email").find(|p| *p == lower) {
-        return format!("{} needs a {}, such as {}", quote(name), if p == "skill" || p == "language" { "name after a colon" } else { "contact type after a colon" }, example(p));
+    if let Some(p) = PREFIXES
+        .into_iter()
+        .filter(|p| *p != "email")
+        .find(|p| *p == lower)
+    {
+        return format!(
+            "{} needs a {}, such as {}",
+            quote(name),
+            if p == "skill" || p == "language" {
+                "name after a colon"
+            } else {
+                "contact type after a colon"
+            },
+            example(p)
+        );
     }
     match suggest(name) {
-        Some(s) => format!("unknown column {}; did you mean {}?", quote(name), quote(&s)),
+        Some(s) => format!(
+            "unknown column {}; did you mean {}?",
+            quote(name),
+            quote(&s)
+        ),
         None => format!(
             "unknown column {}: the columns are id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
              skill:NAME and language:NAME (see the README, \"CSV format\")",
@@ -236,7 +278,12 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
             .1;
         return Some(match p {
             "skill" | "language" => format!("{p}:{}", rest.trim()),
-            _ => format!("{p}:{}", contact_type(rest).or_else(|| near_contact_type(rest))?.wire()),
+            _ => format!(
+                "{p}:{}",
+                contact_type(rest)
+                    .or_else(|| near_contact_type(rest))?
+                    .wire()
+            ),
         });
     }
     let n = normalise(name);
@@ -283,7 +330,9 @@ fn distance(a: &str, b: &str) -> usize {
                 i + j
             } else {
                 let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+                let mut v = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + cost);
                 if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                     v = v.min(d[(i - 2) * w + j - 2] + 1);
                 }

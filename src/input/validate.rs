@@ -53,7 +53,10 @@ pub fn validate_path(path: &Path) -> Result<ValidationSummary, InputError> {
 
 /// Like [`validate_path`], but hands each problem to `on_problem` as soon as it is
 /// found, so memory stays flat however many there are. Returns the row count.
-pub fn validate_path_with(path: &Path, mut on_problem: impl FnMut(Problem)) -> Result<u64, InputError> {
+pub fn validate_path_with(
+    path: &Path,
+    mut on_problem: impl FnMut(Problem),
+) -> Result<u64, InputError> {
     let (mut records, mut scan) = match start(path)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
@@ -141,12 +144,17 @@ impl RowChecker {
                     Ok(text) => text,
                     Err(e) => {
                         let name = &self.names[i];
-                        problems.push(problem(format!("{name} {}", invalid_utf8(rec.field(i), &e))));
+                        problems.push(problem(format!(
+                            "{name} {}",
+                            invalid_utf8(rec.field(i), &e)
+                        )));
                         continue;
                     }
                 },
             };
-            let Some(column) = &self.columns[i] else { continue };
+            let Some(column) = &self.columns[i] else {
+                continue;
+            };
             if *column == Column::Id {
                 match check_id_with(text, scan) {
                     Ok(v) if Some(i) == self.id_index => match self.ids.insert(v, line) {
@@ -220,7 +228,11 @@ pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
                     if !quiet {
                         let _ = writeln!(err, "{}", summary_line(&file, rows, count));
                     }
-                    if count == 0 { Exit::Success } else { Exit::InvalidInput }
+                    if count == 0 {
+                        Exit::Success
+                    } else {
+                        Exit::InvalidInput
+                    }
                 }
             };
             let _ = err.flush();
@@ -237,7 +249,11 @@ pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
                 let _ = serde_json::to_writer(&mut out, &json_report(&file, &summary));
                 let _ = writeln!(out);
                 let _ = out.flush();
-                if summary.is_valid() { Exit::Success } else { Exit::InvalidInput }
+                if summary.is_valid() {
+                    Exit::Success
+                } else {
+                    Exit::InvalidInput
+                }
             }
         },
     }
@@ -254,7 +270,11 @@ pub(crate) fn summary_line(file: &str, rows: u64, problems: u64) -> String {
 }
 
 fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`.
@@ -296,8 +316,14 @@ mod tests {
 
     #[test]
     fn summary_lines_read_naturally() {
-        assert_eq!(summary_line("users.csv", 1200, 0), "users.csv: valid, 1200 rows");
-        assert_eq!(summary_line("users.csv", 1200, 3), "users.csv: 1200 rows, 3 problems");
+        assert_eq!(
+            summary_line("users.csv", 1200, 0),
+            "users.csv: valid, 1200 rows"
+        );
+        assert_eq!(
+            summary_line("users.csv", 1200, 3),
+            "users.csv: 1200 rows, 3 problems"
+        );
         assert_eq!(summary_line("u.csv", 1, 1), "u.csv: 1 row, 1 problem");
     }
 }

@@ -42,7 +42,11 @@ fn ids_are_hyphenated_uuids_in_any_case() {
 #[test]
 fn a_missing_or_cleared_id_is_named() {
     assert!(check_id("").unwrap_err().starts_with("missing id"));
-    assert!(check_id("#CLEAR").unwrap_err().starts_with("id cannot be #CLEAR"));
+    assert!(
+        check_id("#CLEAR")
+            .unwrap_err()
+            .starts_with("id cannot be #CLEAR")
+    );
 }
 
 #[test]
@@ -58,7 +62,10 @@ fn empty_keeps_and_the_exact_marker_clears() {
 fn fields_every_user_has_cannot_be_cleared() {
     for f in ProfileField::ALL.into_iter().filter(|f| !f.clearable()) {
         let err = profile(f, "#CLEAR").unwrap_err();
-        assert!(err.starts_with(&format!("{} cannot be cleared", f.header())), "{err}");
+        assert!(
+            err.starts_with(&format!("{} cannot be cleared", f.header())),
+            "{err}"
+        );
     }
 }
 
@@ -66,14 +73,23 @@ fn fields_every_user_has_cannot_be_cleared() {
 fn a_misspelt_marker_is_refused_not_sent_as_text() {
     for bad in ["#clear", " #CLEAR", "#CLEAR ", "#Clear"] {
         let err = profile(ProfileField::Title, bad).unwrap_err();
-        assert!(err.contains("write the clear marker exactly as #CLEAR"), "{err}");
+        assert!(
+            err.contains("write the clear marker exactly as #CLEAR"),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn booleans_are_true_or_false_in_any_case() {
-    assert_eq!(profile(ProfileField::AcdAutoAnswer, "TRUE"), Ok(Parsed::Bool(true)));
-    assert_eq!(profile(ProfileField::AcdAutoAnswer, " false "), Ok(Parsed::Bool(false)));
+    assert_eq!(
+        profile(ProfileField::AcdAutoAnswer, "TRUE"),
+        Ok(Parsed::Bool(true))
+    );
+    assert_eq!(
+        profile(ProfileField::AcdAutoAnswer, " false "),
+        Ok(Parsed::Bool(false))
+    );
     assert_eq!(
         profile(ProfileField::AcdAutoAnswer, "yes"),
         Err(r#"acdAutoAnswer must be true or false, got "yes""#.into())
@@ -82,7 +98,10 @@ fn booleans_are_true_or_false_in_any_case() {
 
 #[test]
 fn state_is_active_or_inactive() {
-    assert_eq!(profile(ProfileField::State, "Inactive"), Ok(Parsed::State(UserState::Inactive)));
+    assert_eq!(
+        profile(ProfileField::State, "Inactive"),
+        Ok(Parsed::State(UserState::Inactive))
+    );
     assert_eq!(
         profile(ProfileField::State, "enabled"),
         Err(r#"state must be active or inactive, got "enabled""#.into())
@@ -97,7 +116,13 @@ fn dates_are_iso_and_must_exist() {
         profile(f, "2023-02-29"),
         Err(r#"employerInfo.dateHire must be a date that exists, got "2023-02-29""#.into())
     );
-    for bad in ["2023-13-01", "03/04/2021", "2023-1-01", "20230101", "2023-01-01T00:00"] {
+    for bad in [
+        "2023-13-01",
+        "03/04/2021",
+        "2023-1-01",
+        "20230101",
+        "2023-01-01T00:00",
+    ] {
         let err = profile(f, bad).unwrap_err();
         assert!(err.contains("must be a date as YYYY-MM-DD"), "{bad}: {err}");
     }
@@ -106,16 +131,31 @@ fn dates_are_iso_and_must_exist() {
 #[test]
 fn manager_is_a_user_id() {
     let upper = ID.to_uppercase();
-    assert_eq!(profile(ProfileField::Manager, &upper), Ok(Parsed::Uuid(upper.as_str())));
+    assert_eq!(
+        profile(ProfileField::Manager, &upper),
+        Ok(Parsed::Uuid(upper.as_str()))
+    );
     let err = profile(ProfileField::Manager, "Jane Doe").unwrap_err();
-    assert!(err.starts_with("manager must be the manager's user id"), "{err}");
+    assert!(
+        err.starts_with("manager must be the manager's user id"),
+        "{err}"
+    );
 }
 
 #[test]
 fn email_syntax() {
-    let ok = ["jane.doe@example.com", "j+tag@sub.example.co.uk", "o'neil@example.ie", "zoë@exämple.de"];
+    let ok = [
+        "jane.doe@example.com",
+        "j+tag@sub.example.co.uk",
+        "o'neil@example.ie",
+        "zoë@exämple.de",
+    ];
     for good in ok {
-        assert_eq!(profile(ProfileField::Email, good), Ok(Parsed::Text(good)), "{good}");
+        assert_eq!(
+            profile(ProfileField::Email, good),
+            Ok(Parsed::Text(good)),
+            "{good}"
+        );
     }
     let bad = [
         ("jane.doe", "it has no @"),
@@ -132,7 +172,10 @@ fn email_syntax() {
     ];
     for (input, why) in bad {
         let err = check(Column::Contact(MediaType::Email, ContactType::Other), input).unwrap_err();
-        assert!(err.starts_with("email:OTHER must be an email address"), "{err}");
+        assert!(
+            err.starts_with("email:OTHER must be an email address"),
+            "{err}"
+        );
         assert!(err.contains(why), "{input}: {err}");
     }
 }
@@ -140,7 +183,12 @@ fn email_syntax() {
 #[test]
 fn phone_numbers_are_digits_with_common_punctuation() {
     let phone = || Column::Contact(MediaType::Phone, ContactType::Work);
-    for good in ["+1 (317) 555-0100", "317.555.0100", "1234", "+44 20 7946 0958"] {
+    for good in [
+        "+1 (317) 555-0100",
+        "317.555.0100",
+        "1234",
+        "+44 20 7946 0958",
+    ] {
         assert_eq!(check(phone(), good), Ok(Parsed::Text(good)));
     }
     let bad = [
@@ -152,7 +200,10 @@ fn phone_numbers_are_digits_with_common_punctuation() {
     ];
     for (input, why) in bad {
         let err = check(Column::Contact(MediaType::Sms, ContactType::Mobile), input).unwrap_err();
-        assert!(err.starts_with("sms:MOBILE must be a phone number"), "{err}");
+        assert!(
+            err.starts_with("sms:MOBILE must be a phone number"),
+            "{err}"
+        );
         assert!(err.contains(why), "{input}: {err}");
     }
 }
@@ -162,25 +213,38 @@ fn proficiency_is_a_number_from_0_to_5() {
     assert_eq!(skill("0"), Ok(Parsed::Proficiency(0.0)));
     assert_eq!(skill("3.5"), Ok(Parsed::Proficiency(3.5)));
     assert_eq!(skill(" 5 "), Ok(Parsed::Proficiency(5.0)));
-    for bad in ["6", "5.01", "-1", "NaN", "inf", "1e0", ".5", "5.", "high", "+3", "0x3"] {
+    for bad in [
+        "6", "5.01", "-1", "NaN", "inf", "1e0", ".5", "5.", "high", "+3", "0x3",
+    ] {
         assert_eq!(
             skill(bad),
-            Err(format!("skill:Billing must be a proficiency from 0 to 5 (such as 3 or 4.5), got \"{bad}\"")),
+            Err(format!(
+                "skill:Billing must be a proficiency from 0 to 5 (such as 3 or 4.5), got \"{bad}\""
+            )),
         );
     }
     let err = skill("3,5").unwrap_err();
-    assert!(err.ends_with("; use a dot as the decimal separator"), "{err}");
+    assert!(
+        err.ends_with("; use a dot as the decimal separator"),
+        "{err}"
+    );
 }
 
 #[test]
 fn free_text_must_not_start_or_end_with_whitespace() {
-    assert_eq!(profile(ProfileField::Title, "Team Lead"), Ok(Parsed::Text("Team Lead")));
+    assert_eq!(
+        profile(ProfileField::Title, "Team Lead"),
+        Ok(Parsed::Text("Team Lead"))
+    );
     assert_eq!(
         profile(ProfileField::Title, " Team Lead"),
         Err(r#"title " Team Lead" has a leading space; remove it"#.into())
     );
     let err = profile(ProfileField::Department, "Sales\u{a0}").unwrap_err();
-    assert!(err.contains("a trailing whitespace character U+00A0 (no-break space)"), "{err}");
+    assert!(
+        err.contains("a trailing whitespace character U+00A0 (no-break space)"),
+        "{err}"
+    );
     let err = profile(ProfileField::Name, "   ").unwrap_err();
     assert!(err.starts_with("name holds only whitespace"), "{err}");
 }
@@ -193,7 +257,10 @@ fn invisible_and_control_characters_are_named() {
         "title contains an invisible character U+200B (zero-width space) at character 5; delete it"
     );
     let err = profile(ProfileField::Title, "Team\nLead").unwrap_err();
-    assert!(err.starts_with("title contains a line break at character 5"), "{err}");
+    assert!(
+        err.starts_with("title contains a line break at character 5"),
+        "{err}"
+    );
     assert!(err.contains("unbalanced quote"), "{err}");
     let err = profile(ProfileField::State, "active\t").unwrap_err();
     assert!(err.contains("U+0009 (tab)"), "{err}");

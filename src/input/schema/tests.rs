@@ -8,7 +8,11 @@ fn scan(header: &str) -> HeaderScan {
 }
 
 fn messages(header: &str) -> Vec<String> {
-    scan(header).problems.into_iter().map(|p| p.message).collect()
+    scan(header)
+        .problems
+        .into_iter()
+        .map(|p| p.message)
+        .collect()
 }
 
 #[test]
@@ -17,11 +21,26 @@ fn every_kind_of_column_is_recognised() {
     for f in ProfileField::ALL {
         assert_eq!(classify(f.header()), Ok(Column::Profile(f)));
     }
-    assert_eq!(classify("phone:WORK2"), Ok(Column::Contact(MediaType::Phone, ContactType::Work2)));
-    assert_eq!(classify("sms:mobile"), Ok(Column::Contact(MediaType::Sms, ContactType::Mobile)));
-    assert_eq!(classify("email:Other"), Ok(Column::Contact(MediaType::Email, ContactType::Other)));
-    assert_eq!(classify("skill:Billing Tier 2"), Ok(Column::Skill("Billing Tier 2".into())));
-    assert_eq!(classify("language:Spanish"), Ok(Column::Language("Spanish".into())));
+    assert_eq!(
+        classify("phone:WORK2"),
+        Ok(Column::Contact(MediaType::Phone, ContactType::Work2))
+    );
+    assert_eq!(
+        classify("sms:mobile"),
+        Ok(Column::Contact(MediaType::Sms, ContactType::Mobile))
+    );
+    assert_eq!(
+        classify("email:Other"),
+        Ok(Column::Contact(MediaType::Email, ContactType::Other))
+    );
+    assert_eq!(
+        classify("skill:Billing Tier 2"),
+        Ok(Column::Skill("Billing Tier 2".into()))
+    );
+    assert_eq!(
+        classify("language:Spanish"),
+        Ok(Column::Language("Spanish".into()))
+    );
 }
 
 #[test]
@@ -48,14 +67,20 @@ fn near_misses_get_a_did_you_mean() {
     ];
     for (written, meant) in cases {
         let err = classify(written).unwrap_err();
-        assert_eq!(err, format!("unknown column \"{written}\"; did you mean \"{meant}\"?"));
+        assert_eq!(
+            err,
+            format!("unknown column \"{written}\"; did you mean \"{meant}\"?")
+        );
     }
 }
 
 #[test]
 fn far_misses_list_the_columns() {
     let err = classify("colour").unwrap_err();
-    assert!(err.starts_with("unknown column \"colour\": the columns are id, name, email,"), "{err}");
+    assert!(
+        err.starts_with("unknown column \"colour\": the columns are id, name, email,"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -66,7 +91,11 @@ fn unknown_contact_types_list_the_valid_ones() {
         "unknown contact type \"WROK\" in \"phone:WROK\": use one of PRIMARY, WORK, WORK2, WORK3, \
          WORK4, HOME, MOBILE, MAIN, OTHER; did you mean \"phone:WORK\"?"
     );
-    assert!(classify("sms:cell").unwrap_err().ends_with("did you mean \"sms:MOBILE\"?"));
+    assert!(
+        classify("sms:cell")
+            .unwrap_err()
+            .ends_with("did you mean \"sms:MOBILE\"?")
+    );
 }
 
 #[test]
@@ -90,7 +119,10 @@ fn edge_spaces_and_invisible_characters_are_named() {
          (no-break space)); did you mean \"name\"?"
     );
     let err = classify("\u{feff}id").unwrap_err();
-    assert!(err.contains("U+FEFF (byte-order mark) at character 1"), "{err}");
+    assert!(
+        err.contains("U+FEFF (byte-order mark) at character 1"),
+        "{err}"
+    );
     assert!(err.ends_with("did you mean \"id\"?"), "{err}");
 }
 
@@ -100,9 +132,21 @@ fn skill_and_language_need_a_clean_name() {
         classify("skill:").unwrap_err(),
         "skill: needs a skill name after the colon, such as skill:Billing"
     );
-    assert!(classify("language: Spanish").unwrap_err().contains("has a leading space"));
-    assert!(classify("skill").unwrap_err().contains("such as skill:Billing"));
-    assert!(classify("phone").unwrap_err().contains("such as phone:WORK"));
+    assert!(
+        classify("language: Spanish")
+            .unwrap_err()
+            .contains("has a leading space")
+    );
+    assert!(
+        classify("skill")
+            .unwrap_err()
+            .contains("such as skill:Billing")
+    );
+    assert!(
+        classify("phone")
+            .unwrap_err()
+            .contains("such as phone:WORK")
+    );
 }
 
 #[test]
@@ -119,10 +163,15 @@ fn duplicates_name_both_cells() {
     let s = scan("id,email,name,email");
     assert_eq!(s.problems.len(), 1);
     assert_eq!(s.problems[0].column.as_deref(), Some("email"));
-    assert_eq!(s.problems[0].message, "duplicate column \"email\": cells 2 and 4 both hold it; keep one");
+    assert_eq!(
+        s.problems[0].message,
+        "duplicate column \"email\": cells 2 and 4 both hold it; keep one"
+    );
     assert_eq!(
         messages("id,phone:work,phone:WORK"),
-        ["duplicate column \"phone:WORK\" (cell 3): cell 2 \"phone:work\" is the same column; keep one"]
+        [
+            "duplicate column \"phone:WORK\" (cell 3): cell 2 \"phone:work\" is the same column; keep one"
+        ]
     );
 }
 
@@ -131,7 +180,10 @@ fn empty_header_cells_are_reported_by_position() {
     let s = scan("id,name,");
     assert_eq!(s.problems.len(), 1);
     assert_eq!(s.problems[0].column, None);
-    assert_eq!(s.problems[0].message, "header cell 3 is empty: name the column or delete it");
+    assert_eq!(
+        s.problems[0].message,
+        "header cell 3 is empty: name the column or delete it"
+    );
 }
 
 #[test]
