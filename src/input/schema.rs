@@ -15,10 +15,10 @@
 
 use std::collections::HashMap;
 
-use super::cell::{
+use super::record::Record;
+use super::text::{
     describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
 };
-use super::record::Record;
 use super::{Column, ContactType, Header, MediaType, Problem, ProfileField};
 
 /// What the header row says, problems included.

@@ -19,10 +19,11 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use super::cell::{Parsed, check_cell_with, check_id_with, invalid_utf8, quote};
+use super::cell::{Parsed, check_cell_with, check_id_with};
 use super::ids::IdSet;
 use super::reader::{Start, start};
 use super::record::Record;
+use super::text::{invalid_utf8, quote};
 use super::{Column, InputError, Problem};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit::Exit;
