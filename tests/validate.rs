@@ -211,3 +211,34 @@ fn a_row_with_only_an_id_is_valid() {
     let csv = format!("id,name,title,skill:Billing\n{A},,,\n");
     assert_eq!(problems(&csv), []);
 }
+
+#[test]
+fn an_unbalanced_quote_in_a_small_file_is_hinted_at() {
+    let csv = format!("id,title,state\n{A},\"Lead,active\n{B},Agent,active\n");
+    let p = only_problem(&csv);
+    assert_problem(
+        &p,
+        2,
+        Some("state"),
+        "a cell spans several lines, so a quote may be unbalanced",
+    );
+}
+
+#[test]
+fn an_unbalanced_quote_in_a_large_file_is_reported_without_holding_the_file() {
+    let mut csv = format!("id,title\n{A},Agent\n{B},\"Lead\n");
+    let row = format!("{C},Agent\n");
+    while csv.len() < 1_200_000 {
+        csv.push_str(&row);
+    }
+    let f = file(&csv);
+    let summary = genupdate::input::validate_path(&f.path).unwrap();
+    assert_eq!(summary.rows, 2);
+    assert_eq!(summary.problems.len(), 1, "{:#?}", summary.problems);
+    assert_problem(
+        &summary.problems[0],
+        3,
+        None,
+        "a quote is probably unbalanced",
+    );
+}

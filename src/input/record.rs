@@ -9,7 +9,10 @@
 //! delimiter, LF, CRLF or CR terminators, blank lines ignored, no comment lines.
 //!
 //! A leading UTF-8 byte-order mark is stripped here. Records are borrowed from one
-//! reused buffer, so reading allocates nothing once the buffers have grown.
+//! reused buffer, so reading allocates nothing once the buffers have grown. A record
+//! over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] is read to its end but not kept: it is
+//! almost always an unbalanced quote swallowing the rest of the file, and memory
+//! must not grow with the file.
 
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -26,9 +29,16 @@ pub(crate) struct Records<R> {
     done: bool,
 }
 
+/// Records longer than this are reported, not kept.
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Records with more fields than this are reported, not kept.
+pub(crate) const MAX_FIELDS: usize = 1 << 16;
+
 /// One record: its physical start line and its fields (raw bytes, quotes removed).
 pub(crate) struct Record<'a> {
     pub line: u64,
+    /// Over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`]: no fields are kept (`len()` is 0).
+    pub oversized: bool,
     /// All field bytes, concatenated (to check UTF-8 once per record).
     pub bytes: &'a [u8],
     ends: &'a [usize],
@@ -117,29 +127,46 @@ impl<R: Read> Records<R> {
         }
         self.skip_terminators()?;
         let (mut nout, mut nend) = (0, 0);
+        let mut oversized = false;
         loop {
             let input = self.src.fill_buf()?;
-            let (res, nin, o, e) =
-                self.core
-                    .read_record(input, &mut self.fields[nout..], &mut self.ends[nend..]);
+            // Once oversized, the buffers are scratch space and the counts are ignored.
+            let (out, ends) = if oversized {
+                (&mut self.fields[..], &mut self.ends[..])
+            } else {
+                (&mut self.fields[nout..], &mut self.ends[nend..])
+            };
+            let (res, nin, o, e) = self.core.read_record(input, out, ends);
             self.src.consume(nin);
             nout += o;
             nend += e;
             match res {
                 csv_core::ReadRecordResult::InputEmpty => {}
-                csv_core::ReadRecordResult::OutputFull => {
+                csv_core::ReadRecordResult::OutputFull if !oversized => {
                     let n = self.fields.len();
-                    self.fields.resize(n * 2, 0);
+                    if n >= MAX_RECORD_BYTES {
+                        oversized = true;
+                    } else {
+                        self.fields.resize(n * 2, 0);
+                    }
                 }
-                csv_core::ReadRecordResult::OutputEndsFull => {
+                csv_core::ReadRecordResult::OutputEndsFull if !oversized => {
                     let n = self.ends.len();
-                    self.ends.resize(n * 2, 0);
+                    if n >= MAX_FIELDS {
+                        oversized = true;
+                    } else {
+                        self.ends.resize(n * 2, 0);
+                    }
                 }
+                csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
                 csv_core::ReadRecordResult::Record => {
                     let line = self.line;
                     self.line = self.core.line();
+                    let (nout, nend) = if oversized { (0, 0) } else { (nout, nend) };
                     return Ok(Some(Record {
                         line,
+                        oversized,
                         bytes: &self.fields[..nout],
                         ends: &self.ends[..nend],
                     }));
@@ -232,6 +259,30 @@ mod tests {
         assert_eq!(got[1].0, 2);
         assert_eq!(got[1].1.len(), 100);
         assert_eq!(got[1].1[99], cell);
+    }
+
+    #[test]
+    fn an_unbalanced_quote_does_not_hold_the_rest_of_the_file() {
+        let mut data = b"id\n\"open\n".to_vec();
+        for _ in 0..MAX_RECORD_BYTES / 8 {
+            data.extend_from_slice(b"a,b,c,d,\n");
+        }
+        let mut r = Records::new(&data[..]);
+        assert_eq!(r.next().unwrap().unwrap().len(), 1);
+        let rec = r.next().unwrap().unwrap();
+        assert!(rec.oversized);
+        assert_eq!((rec.line, rec.len()), (2, 0));
+        assert!(r.next().unwrap().is_none());
+        assert!(r.fields.len() <= MAX_RECORD_BYTES);
+    }
+
+    #[test]
+    fn too_many_fields_are_not_kept() {
+        let data = ",".repeat(MAX_FIELDS + 5);
+        let mut r = Records::new(data.as_bytes());
+        let rec = r.next().unwrap().unwrap();
+        assert!(rec.oversized);
+        assert!(r.ends.len() <= MAX_FIELDS);
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         id_index: None,
         problems: Vec::new(),
     };
+    if rec.oversized {
+        scan.problems.push(super::validate::oversized(rec));
+        return scan;
+    }
     let mut seen: HashMap<Column, usize> = HashMap::new();
     for (i, bytes) in rec.fields().enumerate() {
         let problem = |column: Option<&str>, message: String| Problem {

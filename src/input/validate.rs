@@ -22,7 +22,7 @@ use std::path::Path;
 use super::cell::{Parsed, check_cell_with, check_id_with};
 use super::ids::IdSet;
 use super::reader::{Start, start};
-use super::record::Record;
+use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
 use super::{Column, InputError, Problem};
 use crate::cli::{OutputFormat, ValidateArgs};
@@ -124,6 +124,10 @@ impl RowChecker {
         mut visit: impl FnMut(usize, Parsed<'r>),
     ) -> Option<u128> {
         let line = rec.line;
+        if rec.oversized {
+            problems.push(oversized(rec));
+            return None;
+        }
         if rec.len() != self.columns.len() {
             problems.push(self.ragged(rec));
             return None;
@@ -201,6 +205,20 @@ impl RowChecker {
             column,
             message,
         }
+    }
+}
+
+/// A record too long to be a row; the header can be one too.
+pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
+    Problem {
+        line: rec.line,
+        column: None,
+        message: format!(
+            "this record runs over {} MiB or {} cells: a quote is probably unbalanced, \
+             so everything after it was read as one cell",
+            MAX_RECORD_BYTES >> 20,
+            MAX_FIELDS
+        ),
     }
 }
 
