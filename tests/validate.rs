@@ -242,3 +242,10 @@ fn an_unbalanced_quote_in_a_large_file_is_reported_without_holding_the_file() {
         "a quote is probably unbalanced",
     );
 }
+
+#[test]
+fn bare_cr_line_endings_count_one_line_each() {
+    let csv = format!("id,state\r{A},active\r\r{B},on\r");
+    let p = only_problem(&csv);
+    assert_problem(&p, 4, Some("state"), "got \"on\"");
+}

@@ -7,6 +7,8 @@
 //! drives `csv_core` (the parser inside `csv`) itself and skips line terminators
 //! between records on its own. The grammar is unchanged: RFC 4180 quoting, `,`
 //! delimiter, LF, CRLF or CR terminators, blank lines ignored, no comment lines.
+//! A line is ended by an LF, a CRLF or a bare CR (old Mac files); inside a quoted
+//! cell only LFs are counted.
 //!
 //! A leading UTF-8 byte-order mark is stripped here. Records are borrowed from one
 //! reused buffer, so reading allocates nothing once the buffers have grown. A record
@@ -25,6 +27,8 @@ pub(crate) struct Records<R> {
     /// End offset in `fields` of each field of the current record.
     ends: Vec<usize>,
     line: u64,
+    /// The last record ended with a CR that `csv_core` consumed without counting.
+    ended_with_cr: bool,
     started: bool,
     done: bool,
 }
@@ -81,6 +85,7 @@ impl<R: Read> Records<R> {
             fields: vec![0; 1024],
             ends: vec![0; 64],
             line: 1,
+            ended_with_cr: false,
             started: false,
             done: false,
         }
@@ -162,6 +167,17 @@ impl<R: Read> Records<R> {
                 | csv_core::ReadRecordResult::OutputEndsFull => {}
                 csv_core::ReadRecordResult::Record => {
                     let line = self.line;
+                    // Every LF consumed is inside a cell or the terminator; none
+                    // left for the terminator means a CR (or the end of the file,
+                    // where the line no longer matters).
+                    let lfs = self.core.line() - line;
+                    let kept = &self.fields[..if oversized { 0 } else { nout }];
+                    let inside = if lfs > 0 && kept.contains(&b'\n') {
+                        kept.iter().filter(|&&b| b == b'\n').count() as u64
+                    } else {
+                        0
+                    };
+                    self.ended_with_cr = lfs <= inside;
                     self.line = self.core.line();
                     let (nout, nend) = if oversized { (0, 0) } else { (nout, nend) };
                     return Ok(Some(Record {
@@ -182,18 +198,29 @@ impl<R: Read> Records<R> {
     /// Consume the line terminators (and so blank lines) before the next record,
     /// counting lines, so that the next record starts exactly at `self.line`.
     fn skip_terminators(&mut self) -> io::Result<()> {
+        // A CR counts as a line break unless an LF follows it (CRLF); the previous
+        // record's terminator may have been such a CR.
+        let mut pending_cr = self.ended_with_cr;
         loop {
             let buf = self.src.fill_buf()?;
             let n = buf
                 .iter()
                 .position(|&b| b != b'\n' && b != b'\r')
                 .unwrap_or(buf.len());
+            for &b in &buf[..n] {
+                if b == b'\n' || pending_cr {
+                    self.line += 1;
+                }
+                pending_cr = b == b'\r';
+            }
             let more = n > 0 && n == buf.len();
-            self.line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
             self.src.consume(n);
             if !more {
                 break;
             }
+        }
+        if pending_cr {
+            self.line += 1;
         }
         self.core.set_line(self.line);
         Ok(())
@@ -231,6 +258,15 @@ mod tests {
         let got = lines_and_fields(b"id,name\r\n\r\n1,\"a\r\nb\"\r\n2,x\r\n");
         let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [1, 3, 5]);
+    }
+
+    #[test]
+    fn bare_cr_terminators_count_one_line_each() {
+        // Excel for Mac's "CSV (Macintosh)". Line breaks inside quoted cells of such
+        // files are only counted when they are LFs.
+        let got = lines_and_fields(b"id,name\r\r1,x\r2,\"a\nb\"\r\r3,y\r");
+        let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 3, 4, 7]);
     }
 
     #[test]
