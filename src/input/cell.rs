@@ -228,27 +228,37 @@ fn trim_spaces(s: &str) -> &str {
 /// A UUID in the hyphenated 8-4-4-4-12 form, any case. Braced, URN and unhyphenated
 /// forms are refused: Genesys always writes ids hyphenated, and so should the file.
 pub(crate) fn parse_uuid(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
+    // Hex digits to values, anything else to 0xFF; OR-ing them all finds a bad one.
+    const HEX: [u8; 256] = {
+        let mut t = [0xFF; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
     let mut v: u128 = 0;
+    let mut bad = 0u8;
     for (i, &c) in b.iter().enumerate() {
         if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
             continue;
         }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u128::from(d);
+        let d = HEX[c as usize];
+        bad |= d;
+        v = (v << 4) | u128::from(d & 0x0F);
     }
-    Some(v)
+    (bad & 0xF0 == 0).then_some(v)
 }
 
 enum DateError {
@@ -304,9 +314,32 @@ fn check_email(s: &str) -> Result<(), &'static str> {
     if s.contains(' ') {
         return Err("it contains a space");
     }
-    let local_ok = local
-        .chars()
-        .all(|c| c.is_alphanumeric() || (c.is_ascii() && "!#$%&'*+/=?^_`{|}~.-".contains(c)));
+    let local_ok = local.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '!' | '#'
+                    | '$'
+                    | '%'
+                    | '&'
+                    | '\''
+                    | '*'
+                    | '+'
+                    | '/'
+                    | '='
+                    | '?'
+                    | '^'
+                    | '_'
+                    | '`'
+                    | '{'
+                    | '|'
+                    | '}'
+                    | '~'
+                    | '.'
+                    | '-'
+            )
+            || (!c.is_ascii() && c.is_alphanumeric())
+    });
     if !local_ok {
         return Err("a character before the @ is not allowed");
     }
