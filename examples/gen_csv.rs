@@ -121,7 +121,7 @@ fn write(path: &str, rows: u64) -> std::io::Result<()> {
         } else {
             user_id(row / 10)
         };
-        let phone = if rng.next() % 5 == 0 {
+        let phone = if rng.next().is_multiple_of(5) {
             String::new()
         } else {
             format!("+1 317-555-{:04}", rng.next() % 10_000)
@@ -137,7 +137,7 @@ fn write(path: &str, rows: u64) -> std::io::Result<()> {
             1 + rng.next() % 12,
             1 + rng.next() % 28
         );
-        let sales = if rng.next() % 50 == 0 {
+        let sales = if rng.next().is_multiple_of(50) {
             "#CLEAR"
         } else {
             rng.pick(&PROFICIENCY)
@@ -148,12 +148,16 @@ fn write(path: &str, rows: u64) -> std::io::Result<()> {
             user_id(row),
             rng.pick(&TITLES),
             rng.pick(&DEPARTMENTS),
-            if rng.next() % 10 == 0 {
+            if rng.next().is_multiple_of(10) {
                 "inactive"
             } else {
                 "active"
             },
-            if rng.next() % 2 == 0 { "true" } else { "false" },
+            if rng.next().is_multiple_of(2) {
+                "true"
+            } else {
+                "false"
+            },
             row,
             rng.pick(&PROFICIENCY),
             rng.pick(&PROFICIENCY),

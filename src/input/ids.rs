@@ -2,15 +2,17 @@
 //!
 //! This is the only thing validation keeps per row, so it is laid out for size: ids
 //! as `u128` and first lines in two dense vectors, plus an open-addressing index of
-//! `u32` slots (load factor at most 1/2). About 32 bytes per id at a million rows,
-//! against 48 or more for a `HashMap<u128, u64>`, which also holds old and new tables
-//! at once while it grows. Vectors grow by `realloc`, which for large blocks remaps
-//! pages instead of copying.
+//! `u64` slots (load factor at most 1/2), each holding an id's position and 32 more
+//! bits of its hash, so a probe only reads the id itself when it very likely
+//! matches: one cache miss per row instead of two. About 40 bytes per id at a
+//! million rows, against 52 and more for a `HashMap<u128, u64>`, which also holds its
+//! old and new tables at once while it grows (78 MiB at a million). The vectors grow
+//! by `realloc`, which for large blocks remaps pages instead of copying.
 
 /// Ids seen so far and where.
 pub(crate) struct IdSet {
-    /// 0 = empty, otherwise an index into `ids` plus one.
-    slots: Vec<u32>,
+    /// 0 = empty, otherwise `tag << 32 | (index into ids + 1)`.
+    slots: Vec<u64>,
     ids: Vec<u128>,
     lines: Vec<u64>,
 }
@@ -37,16 +39,19 @@ impl IdSet {
     /// was first seen on and changes nothing.
     pub fn insert(&mut self, id: u128, line: u64) -> Option<u64> {
         let mask = self.slots.len() - 1;
-        let mut i = slot_of(id, mask);
+        let h = hash(id);
+        let tag = h >> 32;
+        let mut i = h as usize & mask;
         loop {
             match self.slots[i] {
                 0 => break,
-                s => {
-                    let k = (s - 1) as usize;
+                s if s >> 32 == tag => {
+                    let k = (s as u32 - 1) as usize;
                     if self.ids[k] == id {
                         return Some(self.lines[k]);
                     }
                 }
+                _ => {}
             }
             i = (i + 1) & mask;
         }
@@ -55,7 +60,7 @@ impl IdSet {
         }
         self.ids.push(id);
         self.lines.push(line);
-        self.slots[i] = self.ids.len() as u32;
+        self.slots[i] = (tag << 32) | self.ids.len() as u64;
         if self.ids.len() * 2 > self.slots.len() {
             self.grow();
         }
@@ -63,25 +68,33 @@ impl IdSet {
     }
 
     fn grow(&mut self) {
-        let mut slots = vec![0u32; self.slots.len() * 2];
+        let mut slots = vec![0u64; self.slots.len() * 2];
         let mask = slots.len() - 1;
-        for (k, &id) in self.ids.iter().enumerate() {
-            let mut i = slot_of(id, mask);
+        for &s in &self.slots {
+            if s == 0 {
+                continue;
+            }
+            let k = (s as u32 - 1) as usize;
+            let mut i = hash(self.ids[k]) as usize & mask;
             while slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            slots[i] = k as u32 + 1;
+            slots[i] = s;
         }
         self.slots = slots;
     }
 }
 
-/// Fibonacci hashing of both halves: ids are usually random (UUID v4) but may be
-/// sequential or differ only in a few bits, and all of those must spread.
-fn slot_of(id: u128, mask: usize) -> usize {
-    let folded = (id as u64) ^ ((id >> 64) as u64).rotate_left(29);
-    let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    ((h >> 32) ^ h) as usize & mask
+/// Both halves folded and mixed (MurmurHash3's finaliser): ids are usually random
+/// (UUID v4) but may be sequential or differ only in a few bits, and all must spread.
+/// The low bits pick the slot, the high 32 bits are the tag.
+fn hash(id: u128) -> u64 {
+    let mut h = (id as u64) ^ ((id >> 64) as u64).rotate_left(29);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

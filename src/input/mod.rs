@@ -11,6 +11,7 @@ mod ids;
 mod reader;
 mod record;
 mod schema;
+mod text;
 mod validate;
 
 pub use reader::{RowReader, open};

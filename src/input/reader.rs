@@ -17,7 +17,7 @@ use super::{Cell, Header, InputError, Problem, Row, Value};
 
 /// Streams validated rows of a file, in file order.
 pub struct RowReader {
-    records: Records<File>,
+    records: Box<Records<File>>,
     checker: RowChecker,
     problems: Vec<Problem>,
     done: bool,
@@ -114,7 +114,8 @@ pub fn open(path: &Path) -> Result<(Header, RowReader), InputError> {
 /// How a file begins.
 pub(crate) enum Start {
     /// The header record, scanned; the records continue with the first row.
-    Header(Records<File>, HeaderScan),
+    /// (Boxed: the parser's tables make `Records` large.)
+    Header(Box<Records<File>>, HeaderScan),
     /// An empty file, or one that is not CSV text (UTF-16, a workbook): one problem.
     NotCsv(Problem),
 }
@@ -145,5 +146,5 @@ pub(crate) fn start(path: &Path) -> Result<Start, InputError> {
             ));
         }
     };
-    Ok(Start::Header(records, scan))
+    Ok(Start::Header(Box::new(records), scan))
 }

@@ -7,9 +7,14 @@
 //! drives `csv_core` (the parser inside `csv`) itself and skips line terminators
 //! between records on its own. The grammar is unchanged: RFC 4180 quoting, `,`
 //! delimiter, LF, CRLF or CR terminators, blank lines ignored, no comment lines.
+//! A line is ended by an LF, a CRLF or a bare CR (old Mac files); inside a quoted
+//! cell only LFs are counted.
 //!
 //! A leading UTF-8 byte-order mark is stripped here. Records are borrowed from one
-//! reused buffer, so reading allocates nothing once the buffers have grown.
+//! reused buffer, so reading allocates nothing once the buffers have grown. A record
+//! over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] is read to its end but not kept: it is
+//! almost always an unbalanced quote swallowing the rest of the file, and memory
+//! must not grow with the file.
 
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -22,13 +27,22 @@ pub(crate) struct Records<R> {
     /// End offset in `fields` of each field of the current record.
     ends: Vec<usize>,
     line: u64,
+    /// The last record ended with a CR that `csv_core` consumed without counting.
+    ended_with_cr: bool,
     started: bool,
     done: bool,
 }
 
+/// Records longer than this are reported, not kept.
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Records with more fields than this are reported, not kept.
+pub(crate) const MAX_FIELDS: usize = 1 << 16;
+
 /// One record: its physical start line and its fields (raw bytes, quotes removed).
 pub(crate) struct Record<'a> {
     pub line: u64,
+    /// Over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`]: no fields are kept (`len()` is 0).
+    pub oversized: bool,
     /// All field bytes, concatenated (to check UTF-8 once per record).
     pub bytes: &'a [u8],
     ends: &'a [usize],
@@ -59,12 +73,19 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 
 impl<R: Read> Records<R> {
     pub fn new(src: R) -> Self {
+        let mut core = csv_core::Reader::new();
+        // csv_core strips a BOM from its first input. We strip the leading one
+        // ourselves (to count blank lines after it), so a second BOM must stay in the
+        // data and be reported. A call with no output room consumes nothing but marks
+        // the parser as started, which turns its stripping off.
+        let _ = core.read_record(b",", &mut [], &mut []);
         Records {
             src: BufReader::with_capacity(64 * 1024, src),
-            core: csv_core::Reader::new(),
+            core,
             fields: vec![0; 1024],
             ends: vec![0; 64],
             line: 1,
+            ended_with_cr: false,
             started: false,
             done: false,
         }
@@ -111,29 +132,57 @@ impl<R: Read> Records<R> {
         }
         self.skip_terminators()?;
         let (mut nout, mut nend) = (0, 0);
+        let mut oversized = false;
         loop {
             let input = self.src.fill_buf()?;
-            let (res, nin, o, e) =
-                self.core
-                    .read_record(input, &mut self.fields[nout..], &mut self.ends[nend..]);
+            // Once oversized, the buffers are scratch space and the counts are ignored.
+            let (out, ends) = if oversized {
+                (&mut self.fields[..], &mut self.ends[..])
+            } else {
+                (&mut self.fields[nout..], &mut self.ends[nend..])
+            };
+            let (res, nin, o, e) = self.core.read_record(input, out, ends);
             self.src.consume(nin);
             nout += o;
             nend += e;
             match res {
                 csv_core::ReadRecordResult::InputEmpty => {}
-                csv_core::ReadRecordResult::OutputFull => {
+                csv_core::ReadRecordResult::OutputFull if !oversized => {
                     let n = self.fields.len();
-                    self.fields.resize(n * 2, 0);
+                    if n >= MAX_RECORD_BYTES {
+                        oversized = true;
+                    } else {
+                        self.fields.resize(n * 2, 0);
+                    }
                 }
-                csv_core::ReadRecordResult::OutputEndsFull => {
+                csv_core::ReadRecordResult::OutputEndsFull if !oversized => {
                     let n = self.ends.len();
-                    self.ends.resize(n * 2, 0);
+                    if n >= MAX_FIELDS {
+                        oversized = true;
+                    } else {
+                        self.ends.resize(n * 2, 0);
+                    }
                 }
+                csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
                 csv_core::ReadRecordResult::Record => {
                     let line = self.line;
+                    // Every LF consumed is inside a cell or the terminator; none
+                    // left for the terminator means a CR (or the end of the file,
+                    // where the line no longer matters).
+                    let lfs = self.core.line() - line;
+                    let kept = &self.fields[..if oversized { 0 } else { nout }];
+                    let inside = if lfs > 0 && kept.contains(&b'\n') {
+                        kept.iter().filter(|&&b| b == b'\n').count() as u64
+                    } else {
+                        0
+                    };
+                    self.ended_with_cr = lfs <= inside;
                     self.line = self.core.line();
+                    let (nout, nend) = if oversized { (0, 0) } else { (nout, nend) };
                     return Ok(Some(Record {
                         line,
+                        oversized,
                         bytes: &self.fields[..nout],
                         ends: &self.ends[..nend],
                     }));
@@ -149,18 +198,29 @@ impl<R: Read> Records<R> {
     /// Consume the line terminators (and so blank lines) before the next record,
     /// counting lines, so that the next record starts exactly at `self.line`.
     fn skip_terminators(&mut self) -> io::Result<()> {
+        // A CR counts as a line break unless an LF follows it (CRLF); the previous
+        // record's terminator may have been such a CR.
+        let mut pending_cr = self.ended_with_cr;
         loop {
             let buf = self.src.fill_buf()?;
             let n = buf
                 .iter()
                 .position(|&b| b != b'\n' && b != b'\r')
                 .unwrap_or(buf.len());
+            for &b in &buf[..n] {
+                if b == b'\n' || pending_cr {
+                    self.line += 1;
+                }
+                pending_cr = b == b'\r';
+            }
             let more = n > 0 && n == buf.len();
-            self.line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
             self.src.consume(n);
             if !more {
                 break;
             }
+        }
+        if pending_cr {
+            self.line += 1;
         }
         self.core.set_line(self.line);
         Ok(())
@@ -201,9 +261,22 @@ mod tests {
     }
 
     #[test]
+    fn bare_cr_terminators_count_one_line_each() {
+        // Excel for Mac's "CSV (Macintosh)". Line breaks inside quoted cells of such
+        // files are only counted when they are LFs.
+        let got = lines_and_fields(b"id,name\r\r1,x\r2,\"a\nb\"\r\r3,y\r");
+        let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 3, 4, 7]);
+    }
+
+    #[test]
     fn a_leading_bom_is_stripped_and_an_inner_one_kept() {
         let got = lines_and_fields(b"\xef\xbb\xbfid,\xef\xbb\xbfname\n1,2\n");
         assert_eq!(got[0].1, ["id", "\u{feff}name"]);
+        let got = lines_and_fields(b"\xef\xbb\xbf\xef\xbb\xbfid\n");
+        assert_eq!(got[0].1, ["\u{feff}id"]);
+        let got = lines_and_fields(b"\xef\xbb\xbf\n\nid\n");
+        assert_eq!((got[0].0, got[0].1.clone()), (3, vec!["id".to_string()]));
     }
 
     #[test]
@@ -222,6 +295,30 @@ mod tests {
         assert_eq!(got[1].0, 2);
         assert_eq!(got[1].1.len(), 100);
         assert_eq!(got[1].1[99], cell);
+    }
+
+    #[test]
+    fn an_unbalanced_quote_does_not_hold_the_rest_of_the_file() {
+        let mut data = b"id\n\"open\n".to_vec();
+        for _ in 0..MAX_RECORD_BYTES / 8 {
+            data.extend_from_slice(b"a,b,c,d,\n");
+        }
+        let mut r = Records::new(&data[..]);
+        assert_eq!(r.next().unwrap().unwrap().len(), 1);
+        let rec = r.next().unwrap().unwrap();
+        assert!(rec.oversized);
+        assert_eq!((rec.line, rec.len()), (2, 0));
+        assert!(r.next().unwrap().is_none());
+        assert!(r.fields.len() <= MAX_RECORD_BYTES);
+    }
+
+    #[test]
+    fn too_many_fields_are_not_kept() {
+        let data = ",".repeat(MAX_FIELDS + 5);
+        let mut r = Records::new(data.as_bytes());
+        let rec = r.next().unwrap().unwrap();
+        assert!(rec.oversized);
+        assert!(r.ends.len() <= MAX_FIELDS);
     }
 
     #[test]

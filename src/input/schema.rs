@@ -15,10 +15,10 @@
 
 use std::collections::HashMap;
 
-use super::cell::{
+use super::record::Record;
+use super::text::{
     describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
 };
-use super::record::Record;
 use super::{Column, ContactType, Header, MediaType, Problem, ProfileField};
 
 /// What the header row says, problems included.
@@ -56,6 +56,10 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         id_index: None,
         problems: Vec::new(),
     };
+    if rec.oversized {
+        scan.problems.push(super::validate::oversized(rec));
+        return scan;
+    }
     let mut seen: HashMap<Column, usize> = HashMap::new();
     for (i, bytes) in rec.fields().enumerate() {
         let problem = |column: Option<&str>, message: String| Problem {

@@ -126,6 +126,9 @@ pub fn assert_error(status: StatusCode, body: &Value, want: u16, code: &str) {
     assert_eq!(body["errors"], serde_json::json!([]), "{body}");
 }
 
+/// Helpers of the CSV input tests.
+pub mod input;
+
 // --- driving the real binary ---
 
 use genupdate::sandbox::SandboxStats;

@@ -265,11 +265,3 @@ fn invisible_and_control_characters_are_named() {
     let err = profile(ProfileField::State, "active\t").unwrap_err();
     assert!(err.contains("U+0009 (tab)"), "{err}");
 }
-
-#[test]
-fn quote_escapes_and_truncates() {
-    assert_eq!(quote("a\"b"), r#""a\"b""#);
-    assert_eq!(quote("x\u{200b}\u{a0}"), r#""x\u{200B}\u{00A0}""#);
-    let long = "y".repeat(100);
-    assert_eq!(quote(&long), format!("\"{}...\"", "y".repeat(60)));
-}
