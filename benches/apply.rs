@@ -4,7 +4,9 @@
 //! Run: `cargo bench --bench apply` (all scenarios, ~10 minutes), or
 //! `cargo bench --bench apply -- quick` (the 1,000-row scenario only), or
 //! `cargo bench --bench apply -- memory` (1,000,000 rows with limits off: peak RSS of
-//! apply and of validate).
+//! apply and of validate), or `cargo bench --bench apply -- pace` (2,000 rows at 100
+//! requests per 2 s with 20 ms latency, then the same with faults on, checking every
+//! user afterwards).
 //!
 //! The sandbox runs in this process; genupdate runs as a child process (the real
 //! binary) so its peak RSS and CPU time are its own, read with wait4(2).
@@ -46,6 +48,7 @@ fn main() {
     match mode {
         "memory" => rt.block_on(memory()),
         "quick" => rt.block_on(table(&SCENARIOS[..1])),
+        "pace" => rt.block_on(pace_and_faults()),
         _ => rt.block_on(table(SCENARIOS)),
     }
 }
@@ -124,6 +127,61 @@ async fn table(scenarios: &[Scenario]) {
                 format!(" exit {}", g.exit)
             }
         );
+    }
+}
+
+async fn pace_and_faults() {
+    let rows = 2_000;
+    for faulty in [false, true] {
+        let faults = if faulty {
+            Faults {
+                error_5xx: 0.03,
+                drop_before: 0.01,
+                drop_after_write: 0.01,
+                concurrent_writer: 0.05,
+                revoke_token: 0.002,
+                latency: Duration::from_millis(20),
+                ..Faults::default()
+            }
+        } else {
+            Faults { latency: Duration::from_millis(20), ..Faults::default() }
+        };
+        let cfg = SandboxConfig {
+            users: rows,
+            rate_limit: 100,
+            rate_window: Duration::from_secs(2),
+            token_ttl: if faulty { Duration::from_secs(5) } else { Duration::from_secs(86_400) },
+            faults,
+            ..SandboxConfig::default()
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sb = Sandbox::start(cfg).await.expect("sandbox");
+        let file = dir.path().join("pace.csv");
+        let ids = sb.user_ids();
+        write_csv(&file, &ids, "Paced");
+        let g = run_genupdate(&sb, &file, 8).await;
+        let wrong = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, id)| sb.user(id).and_then(|u| u.title) != Some(format!("Paced {i}")))
+            .count();
+        let max_writes = sb.stats().writes_per_user.values().copied().max().unwrap_or(0);
+        let ideal = (rows as f64 + (rows as f64 / 100.0).ceil()) / 50.0;
+        println!(
+            "{} {rows} rows at 100/2s, 20 ms: exit {}, {} requests, {} 429s ({:.2} per 1,000), {} in Retry-After, \
+             {:.1} s wall vs {:.1} s ideal (efficiency {:.3}), users wrong {wrong}, max writes per user {max_writes}, tokens {}",
+            if faulty { "faults on: " } else { "faults off:" },
+            g.exit,
+            g.requests,
+            g.too_many,
+            g.too_many as f64 * 1000.0 / g.requests.max(1) as f64,
+            g.during_retry_after,
+            g.wall.as_secs_f64(),
+            ideal,
+            ideal / g.wall.as_secs_f64(),
+            sb.stats().tokens_issued,
+        );
+        sb.shutdown().await;
     }
 }
 
