@@ -64,13 +64,13 @@ const SCENARIOS: &[Scenario] = &[
         rows: 10_000,
         limit: 1_000,
         window_secs: 2,
-        concurrency: 16,
+        concurrency: 32,
     },
     Scenario {
         rows: 100_000,
         limit: 2_000,
         window_secs: 2,
-        concurrency: 32,
+        concurrency: 64,
     },
 ];
 
