@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// The child, and its stdout kept open so that it never writes into a closed pipe.
-struct Running(Child, Option<std::process::ChildStdout>);
+struct Running(Child, #[allow(dead_code)] std::process::ChildStdout);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -37,7 +37,7 @@ fn start(args: &[&str]) -> (Running, Vec<String>) {
             break;
         }
     }
-    (Running(child, Some(reader.into_inner())), lines)
+    (Running(child, reader.into_inner()), lines)
 }
 
 #[tokio::test]
