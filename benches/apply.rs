@@ -144,13 +144,20 @@ async fn pace_and_faults() {
                 ..Faults::default()
             }
         } else {
-            Faults { latency: Duration::from_millis(20), ..Faults::default() }
+            Faults {
+                latency: Duration::from_millis(20),
+                ..Faults::default()
+            }
         };
         let cfg = SandboxConfig {
             users: rows,
             rate_limit: 100,
             rate_window: Duration::from_secs(2),
-            token_ttl: if faulty { Duration::from_secs(5) } else { Duration::from_secs(86_400) },
+            token_ttl: if faulty {
+                Duration::from_secs(5)
+            } else {
+                Duration::from_secs(86_400)
+            },
             faults,
             ..SandboxConfig::default()
         };
@@ -165,7 +172,13 @@ async fn pace_and_faults() {
             .enumerate()
             .filter(|(i, id)| sb.user(id).and_then(|u| u.title) != Some(format!("Paced {i}")))
             .count();
-        let max_writes = sb.stats().writes_per_user.values().copied().max().unwrap_or(0);
+        let max_writes = sb
+            .stats()
+            .writes_per_user
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0);
         let ideal = (rows as f64 + (rows as f64 / 100.0).ceil()) / 50.0;
         println!(
             "{} {rows} rows at 100/2s, 20 ms: exit {}, {} requests, {} 429s ({:.2} per 1,000), {} in Retry-After, \
