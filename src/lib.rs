@@ -29,9 +29,12 @@ pub fn run(cli: Cli) -> Exit {
             eprintln!("genupdate: apply is not implemented yet");
             Exit::Usage
         }
-        Command::Sandbox(_args) => {
-            eprintln!("genupdate: sandbox is not implemented yet");
-            Exit::Usage
-        }
+        Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(sandbox::serve(*args)),
+            Err(e) => {
+                eprintln!("genupdate: cannot start the async runtime: {e}");
+                Exit::Aborted
+            }
+        },
     }
 }
