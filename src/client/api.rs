@@ -43,8 +43,10 @@ fn expand_query(expand: &[&str]) -> String {
 }
 
 impl Client {
-    /// Users by id, 100 per request (`GET /api/v2/users?id=..&id=..`). Ids the org
-    /// does not have are simply absent from the result.
+    /// Users by id, 100 per request (`GET /api/v2/users?id=..&id=..&state=any`). Ids
+    /// the org does not have are simply absent from the result. `state=any` because
+    /// the listing's default filter is `active`: without it an inactive user (whom a
+    /// row may be re-activating) would look missing.
     pub async fn get_users(&self, ids: &[String], expand: &[&str]) -> Result<Vec<User>, ApiError> {
         let mut users = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_READ) {
@@ -54,7 +56,7 @@ impl Client {
                 path.push_str(&encode(id));
                 path.push('&');
             }
-            path.push_str(&format!("pageSize={MAX_IDS_PER_READ}"));
+            path.push_str(&format!("pageSize={MAX_IDS_PER_READ}&state=any"));
             let expand = expand_query(expand);
             if !expand.is_empty() {
                 path.push('&');
