@@ -32,6 +32,9 @@ pub struct GovernorConfig {
     pub repeat_cut: f64,
     /// The cut when the 429 follows probing up: the limit is just below.
     pub probe_cut: f64,
+    /// The cut when the 429 names a limit we already keep to: timing jitter between
+    /// our spacing and the server's window, or someone else sharing the limit.
+    pub kept_limit_cut: f64,
     /// At most one cut per this much time (a burst of 429s counts once).
     pub cut_hold: Duration,
     /// Quiet time without any 429 before each probe step up (at least twice the
@@ -55,6 +58,7 @@ impl Default for GovernorConfig {
             cut: 0.8,
             repeat_cut: 0.7,
             probe_cut: 0.9,
+            kept_limit_cut: 0.95,
             cut_hold: Duration::from_secs(1),
             probe_quiet: Duration::from_secs(5),
             probe_step: 0.025,
@@ -209,9 +213,10 @@ impl Governor {
                 return true;
             }
             // The named limit is one we already keep to: someone else shares it, or
-            // our spacing does not fit its window. Fall through to a cautious cut.
+            // our spacing does not fit its window. A small cut (below).
             self.ceiling = self.ceiling.min(target);
         }
+        let kept = limit.is_some_and(|l| l > 0.0);
         // Requests sent before the last cut describe the old rate, not this one.
         let stale = self.last_cut.is_some_and(|c| sent_at < c);
         let held = self
@@ -221,7 +226,9 @@ impl Governor {
             return false;
         }
         let quiet = self.cfg.probe_quiet.max(self.last_retry_after * 2);
-        let factor = if self.probed {
+        let factor = if kept {
+            self.cfg.kept_limit_cut
+        } else if self.probed {
             self.cfg.probe_cut
         } else if self
             .last_cut
