@@ -484,3 +484,31 @@ async fn unknown_routes_are_genesys_404s() {
     let (status, body) = api.get("/api/v2/users/bulk").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
 }
+
+#[tokio::test]
+async fn default_seed_ids_are_pinned() {
+    // Regression guard: examples and other tests name these ids; a change in the
+    // generator (or a `rand` upgrade changing StdRng) must be noticed here.
+    let api = start(SandboxConfig {
+        users: 3,
+        ..SandboxConfig::unlimited()
+    })
+    .await;
+    assert_eq!(api.ids()[0], "49635e08-39c7-4499-ab44-04c388477f65");
+}
+
+#[tokio::test]
+async fn the_demo_config_paces_visibly_and_reports_its_limit() {
+    let api = start(SandboxConfig {
+        faults: Faults::default(),
+        ..SandboxConfig::demo()
+    })
+    .await;
+    let (_, body) = api
+        .get("/api/v2/organizations/limits/namespaces/platform.api")
+        .await;
+    assert_eq!(body["entities"][0]["value"], 600);
+    assert_eq!(api.ids().len(), genupdate::sandbox::DEFAULT_USERS);
+    let demo = SandboxConfig::demo();
+    assert!(demo.faults.error_5xx > 0.0 && demo.faults.latency > Duration::ZERO);
+}

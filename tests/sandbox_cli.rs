@@ -4,7 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-struct Running(Child);
+/// The child, and its stdout kept open so that it never writes into a closed pipe.
+struct Running(Child, #[allow(dead_code)] std::process::ChildStdout);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -22,18 +23,21 @@ fn start(args: &[&str]) -> (Running, Vec<String>) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let line = line.trim_end().to_string();
         let done = line.starts_with("export GENESYSCLOUD_OAUTHCLIENT_ID");
         lines.push(line);
         if done {
             break;
         }
     }
-    (running, lines)
+    (Running(child, reader.into_inner()), lines)
 }
 
 #[tokio::test]

@@ -158,11 +158,11 @@ pub async fn serve(args: SandboxArgs) -> Exit {
         }
     };
     let url = sandbox.url();
-    println!("genupdate sandbox listening on {url}");
-    println!("  client id:     {}", cfg.client_id);
+    let mut banner = format!("genupdate sandbox listening on {url}\n");
+    banner += &format!("  client id:     {}\n", cfg.client_id);
     match args.client_secret {
-        None => println!("  client secret: {DEFAULT_CLIENT_SECRET}"),
-        Some(_) => println!("  client secret: (the value given with --client-secret)"),
+        None => banner += &format!("  client secret: {DEFAULT_CLIENT_SECRET}\n"),
+        Some(_) => banner += "  client secret: (the value given with --client-secret)\n",
     }
     let limit = if cfg.rate_limit == 0 {
         "off".to_string()
@@ -173,17 +173,23 @@ pub async fn serve(args: SandboxArgs) -> Exit {
             cfg.rate_window.as_secs()
         )
     };
-    println!(
-        "  users: {} (seed {}), rate limit: {limit}, token lifetime: {} s",
+    banner += &format!(
+        "  users: {} (seed {}), rate limit: {limit}, token lifetime: {} s\n",
         cfg.users,
         cfg.seed,
         cfg.token_ttl.as_secs()
     );
-    println!("  counters: GET {url}/sandbox/stats");
-    println!("export GENESYSCLOUD_REGION={url}");
-    println!("export GENESYSCLOUD_OAUTHCLIENT_ID={}", cfg.client_id);
+    banner += &format!("  counters: GET {url}/sandbox/stats\n");
+    banner += &format!("export GENESYSCLOUD_REGION={url}\n");
+    banner += &format!("export GENESYSCLOUD_OAUTHCLIENT_ID={}\n", cfg.client_id);
     if args.client_secret.is_none() {
-        println!("export GENESYSCLOUD_OAUTHCLIENT_SECRET={DEFAULT_CLIENT_SECRET}");
+        banner += &format!("export GENESYSCLOUD_OAUTHCLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n");
+    }
+    // A closed stdout (`| head -1`) must not stop the server.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
     }
     wait_for_signal().await;
     let stats = sandbox.stats();

@@ -151,16 +151,18 @@ impl Store {
 
     /// The user as the API returns it with this `expand`.
     pub fn render(&self, i: usize, expand: Expand) -> User {
-        let rec = self.get(i);
-        let mut user = rec.user.clone();
+        let (mut user, skills, languages) = match self.get(i) {
+            Cow::Owned(rec) => (rec.user, rec.skills, rec.languages),
+            Cow::Borrowed(rec) => (rec.user.clone(), rec.skills.clone(), rec.languages.clone()),
+        };
         if !expand.employer_info {
             user.employer_info = None;
         }
         if expand.skills {
-            user.skills = Some(self.render_entries(&user.id, Kind::Skill, &rec.skills));
+            user.skills = Some(self.render_entries(&user.id, Kind::Skill, &skills));
         }
         if expand.languages {
-            user.languages = Some(self.render_entries(&user.id, Kind::Language, &rec.languages));
+            user.languages = Some(self.render_entries(&user.id, Kind::Language, &languages));
         }
         user
     }
