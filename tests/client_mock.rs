@@ -297,8 +297,8 @@ async fn a_fresh_token_that_is_rejected_too_is_fatal() {
     );
     assert_eq!(
         m.token_requests.load(Ordering::SeqCst) - before,
-        1,
-        "one renewal, then stop"
+        2,
+        "two fresh tokens refused, then stop"
     );
 }
 

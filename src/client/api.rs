@@ -7,7 +7,12 @@
 
 use serde_json::json;
 
-use super::{ApiError, Client, Replay, Request};
+use tracing::{info, warn};
+
+use super::{
+    ApiError, Client, DEFAULT_RATE_PER_MINUTE, Fatal, Replay, Request, TOKEN_RATE_KEY,
+    USER_RATE_KEY,
+};
 use crate::model::{
     LimitsResponse, Page, ProficiencyUpdate, RoutingEntity, User, UserRoutingLanguage,
     UserRoutingSkill,
@@ -43,8 +48,10 @@ fn expand_query(expand: &[&str]) -> String {
 }
 
 impl Client {
-    /// Users by id, 100 per request (`GET /api/v2/users?id=..&id=..`). Ids the org
-    /// does not have are simply absent from the result.
+    /// Users by id, 100 per request (`GET /api/v2/users?id=..&id=..&state=any`). Ids
+    /// the org does not have are simply absent from the result. `state=any` because
+    /// the listing's default filter is `active`: without it an inactive user (whom a
+    /// row may be re-activating) would look missing.
     pub async fn get_users(&self, ids: &[String], expand: &[&str]) -> Result<Vec<User>, ApiError> {
         let mut users = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_READ) {
@@ -54,8 +61,6 @@ impl Client {
                 path.push_str(&encode(id));
                 path.push('&');
             }
-            // Without `state=any` the API returns active users only, and an inactive
-            // user would look like one that does not exist.
             path.push_str(&format!("pageSize={MAX_IDS_PER_READ}&state=any"));
             let expand = expand_query(expand);
             if !expand.is_empty() {
@@ -185,6 +190,45 @@ impl Client {
             encode(namespace)
         );
         self.send(Request::get(path)).await?.json()
+    }
+
+    /// The tightest of the token limit and the user-endpoint limit the org reports;
+    /// 300/min when the limits cannot be read (missing permission, old org...).
+    pub(super) async fn read_limits(&self) -> Result<f64, ApiError> {
+        let mut found: Option<f64> = None;
+        for (namespace, key) in [
+            ("platform.api", TOKEN_RATE_KEY),
+            ("directory", USER_RATE_KEY),
+        ] {
+            match self.limits(namespace).await {
+                Ok(l) => {
+                    let value = l
+                        .entities
+                        .iter()
+                        .find(|e| e.key == key)
+                        .map(|e| e.value)
+                        .filter(|v| *v > 0.0);
+                    if let Some(v) = value {
+                        info!(namespace, key, value = v, "org rate limit");
+                        found = Some(found.map_or(v, |f: f64| f.min(v)));
+                    } else if key == TOKEN_RATE_KEY {
+                        warn!(
+                            "the org's limits do not include {key}; assuming {DEFAULT_RATE_PER_MINUTE}/min"
+                        );
+                    }
+                }
+                Err(
+                    e @ ApiError::Fatal(Fatal::TokenRejected { .. } | Fatal::Unreachable { .. }),
+                ) => {
+                    return Err(e);
+                }
+                Err(e) if key == TOKEN_RATE_KEY => {
+                    warn!(error = %e, "could not read the org's rate limits; assuming {DEFAULT_RATE_PER_MINUTE}/min");
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(found.unwrap_or(DEFAULT_RATE_PER_MINUTE))
     }
 
     async fn patch_proficiencies(

@@ -174,45 +174,6 @@ impl Client {
         Ok(client)
     }
 
-    /// The tightest of the token limit and the user-endpoint limit the org reports;
-    /// 300/min when the limits cannot be read (missing permission, old org...).
-    async fn read_limits(&self) -> Result<f64, ApiError> {
-        let mut found: Option<f64> = None;
-        for (namespace, key) in [
-            ("platform.api", TOKEN_RATE_KEY),
-            ("directory", USER_RATE_KEY),
-        ] {
-            match self.limits(namespace).await {
-                Ok(l) => {
-                    let value = l
-                        .entities
-                        .iter()
-                        .find(|e| e.key == key)
-                        .map(|e| e.value)
-                        .filter(|v| *v > 0.0);
-                    if let Some(v) = value {
-                        info!(namespace, key, value = v, "org rate limit");
-                        found = Some(found.map_or(v, |f: f64| f.min(v)));
-                    } else if key == TOKEN_RATE_KEY {
-                        warn!(
-                            "the org's limits do not include {key}; assuming {DEFAULT_RATE_PER_MINUTE}/min"
-                        );
-                    }
-                }
-                Err(
-                    e @ ApiError::Fatal(Fatal::TokenRejected { .. } | Fatal::Unreachable { .. }),
-                ) => {
-                    return Err(e);
-                }
-                Err(e) if key == TOKEN_RATE_KEY => {
-                    warn!(error = %e, "could not read the org's rate limits; assuming {DEFAULT_RATE_PER_MINUTE}/min");
-                }
-                Err(_) => {}
-            }
-        }
-        Ok(found.unwrap_or(DEFAULT_RATE_PER_MINUTE))
-    }
-
     /// A snapshot of the counters.
     pub fn stats(&self) -> ClientStats {
         self.inner.stats.snapshot(self.rate_per_minute())

@@ -27,6 +27,14 @@ pub struct GovernorConfig {
     pub headroom: f64,
     /// Multiplicative cut on a 429 that names no tighter limit.
     pub cut: f64,
+    /// The cut when the previous cut was not enough (another 429 at the new rate
+    /// before any quiet period): the limit is well below, so settle in fewer steps.
+    pub repeat_cut: f64,
+    /// The cut when the 429 follows probing up: the limit is just below.
+    pub probe_cut: f64,
+    /// The cut when the 429 names a limit we already keep to: timing jitter between
+    /// our spacing and the server's window, or someone else sharing the limit.
+    pub kept_limit_cut: f64,
     /// At most one cut per this much time (a burst of 429s counts once).
     pub cut_hold: Duration,
     /// Quiet time without any 429 before each probe step up (at least twice the
@@ -48,6 +56,9 @@ impl Default for GovernorConfig {
         GovernorConfig {
             headroom: 0.98,
             cut: 0.8,
+            repeat_cut: 0.7,
+            probe_cut: 0.9,
+            kept_limit_cut: 0.95,
             cut_hold: Duration::from_secs(1),
             probe_quiet: Duration::from_secs(5),
             probe_step: 0.025,
@@ -76,6 +87,8 @@ pub struct Governor {
     last_cut: Option<Instant>,
     /// Last cut or probe step.
     last_change: Instant,
+    /// The rate went up by probing since the last cut.
+    probed: bool,
     last_429: Option<Instant>,
     last_retry_after: Duration,
 }
@@ -94,6 +107,7 @@ impl Governor {
             paused_until: None,
             epoch: 0,
             last_cut: None,
+            probed: false,
             last_change: now,
             last_429: None,
             last_retry_after: Duration::ZERO,
@@ -195,12 +209,14 @@ impl Governor {
                 self.failed_at = None;
                 self.set_rate(target, now);
                 self.last_cut = Some(now);
+                self.probed = false;
                 return true;
             }
             // The named limit is one we already keep to: someone else shares it, or
-            // our spacing does not fit its window. Fall through to a cautious cut.
+            // our spacing does not fit its window. A small cut (below).
             self.ceiling = self.ceiling.min(target);
         }
+        let kept = limit.is_some_and(|l| l > 0.0);
         // Requests sent before the last cut describe the old rate, not this one.
         let stale = self.last_cut.is_some_and(|c| sent_at < c);
         let held = self
@@ -209,9 +225,23 @@ impl Governor {
         if stale || held {
             return false;
         }
+        let quiet = self.cfg.probe_quiet.max(self.last_retry_after * 2);
+        let factor = if kept {
+            self.cfg.kept_limit_cut
+        } else if self.probed {
+            self.cfg.probe_cut
+        } else if self
+            .last_cut
+            .is_some_and(|c| now < c + quiet + self.last_retry_after)
+        {
+            self.cfg.repeat_cut
+        } else {
+            self.cfg.cut
+        };
         self.failed_at = Some(self.rate);
-        self.set_rate(self.rate * self.cfg.cut, now);
+        self.set_rate(self.rate * factor, now);
         self.last_cut = Some(now);
+        self.probed = false;
         true
     }
 
@@ -258,6 +288,7 @@ impl Governor {
         }
         self.rate = (self.rate + target * self.cfg.probe_step).min(target);
         self.last_change = now;
+        self.probed = true;
     }
 }
 

@@ -92,9 +92,10 @@ fn a_429_without_a_limit_cuts_once_per_burst() {
     assert!(!g.on_429(t0 + 12 * MS, t0 + 5 * MS, ra, None));
     assert!(!g.on_429(t0 + 500 * MS, t0 + 400 * MS, ra, None));
     assert!((g.rate() - 800.0).abs() < 1e-9);
-    // A 429 for a request sent at the new rate, after the hold: a second cut.
+    // A 429 for a request sent at the new rate, after the hold: the first cut was
+    // not enough, so the second goes deeper.
     assert!(g.on_429(t0 + 1500 * MS, t0 + 1400 * MS, ra, None));
-    assert!((g.rate() - 640.0).abs() < 1e-9);
+    assert!((g.rate() - 560.0).abs() < 1e-9);
     assert!(
         (g.ceiling() - 1000.0).abs() < 1e-9,
         "the ceiling is a known limit only"
@@ -102,10 +103,33 @@ fn a_429_without_a_limit_cuts_once_per_burst() {
 }
 
 #[test]
-fn a_429_naming_a_limit_we_keep_cuts_cautiously() {
+fn a_429_after_a_quiet_period_cuts_by_the_normal_factor() {
+    let (mut g, t0) = gov(1000.0);
+    let ra = Some(Duration::from_secs(1));
+    g.on_429(t0 + MS, t0, ra, None);
+    // Ten seconds later (beyond the quiet period), without probing in between.
+    let later = t0 + Duration::from_secs(10);
+    assert!(g.on_429(later, later - MS, ra, None));
+    assert!((g.rate() - 640.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_429_drawn_by_probing_cuts_gently() {
+    let (mut g, t0) = gov(1000.0);
+    g.on_429(t0 + MS, t0, Some(Duration::from_secs(1)), None);
+    let now = t0 + Duration::from_secs(6);
+    send(&mut g, now);
+    let probed = g.rate();
+    assert!(probed > 800.0);
+    assert!(g.on_429(now + 100 * MS, now, None, None));
+    assert!((g.rate() - probed * 0.9).abs() < 1e-9);
+}
+
+#[test]
+fn a_429_naming_a_limit_we_keep_cuts_a_little() {
     let (mut g, t0) = gov(1000.0);
     assert!(g.on_429(t0 + MS, t0, None, Some(1200.0)));
-    assert!((g.rate() - 800.0).abs() < 1e-9);
+    assert!((g.rate() - 950.0).abs() < 1e-9);
     assert!((g.ceiling() - 1000.0).abs() < 1e-9);
 }
 

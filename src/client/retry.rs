@@ -121,6 +121,8 @@ pub struct Ctx {
 
 /// Most 401 replays one request may make before giving up on the token.
 pub const MAX_RENEWALS_PER_REQUEST: u32 = 3;
+/// Fresh (never successful) tokens rejected in a row before the run stops.
+pub const FRESH_REJECTIONS: u32 = 2;
 
 /// What the send loop does next.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,9 +184,11 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
         Seen::Response(Verdict::Conflict) => Step::Fail(Failure::Conflict),
         Seen::Response(Verdict::Unauthorized) => match ctx.token {
             TokenKind::Fixed => Step::Fail(Failure::TokenRejected),
-            // A token nobody has used successfully, rejected after this request already
-            // renewed once: the fresh token is refused too, so credentials are wrong.
-            TokenKind::Renewable { proven: false } if ctx.renewals >= 1 => {
+            // A token nobody has used successfully, rejected after this request renewed:
+            // the fresh token is refused too. One such refusal may be a revocation that
+            // hit the new token on its first use, so it takes two in a row to conclude
+            // that the credentials themselves are refused.
+            TokenKind::Renewable { proven: false } if ctx.renewals >= FRESH_REJECTIONS => {
                 Step::Fail(Failure::TokenRejected)
             }
             _ if ctx.renewals >= MAX_RENEWALS_PER_REQUEST => Step::Fail(Failure::TokenRejected),
