@@ -255,7 +255,7 @@ impl Client {
                         g.on_429(arrived, sent_at, retry_after, limit)
                     });
                     info!(
-                        method = %req.method, path = %req.path, status = 429,
+                        method = %req.method, path = %req.log_path(), status = 429,
                         code = last.code.as_deref().unwrap_or(""),
                         correlation_id = last.correlation_id.as_deref().unwrap_or(""),
                         limit_key = last.limit_key.as_deref().unwrap_or(""),
@@ -285,7 +285,7 @@ impl Client {
                         inner.cfg.retry.budget_wait
                     };
                     warn!(
-                        method = %req.method, path = %req.path,
+                        method = %req.method, path = %req.log_path(),
                         status = last.status.unwrap_or(0),
                         code = last.code.as_deref().unwrap_or(""),
                         correlation_id = last.correlation_id.as_deref().unwrap_or(""),
@@ -300,7 +300,7 @@ impl Client {
                 Step::Renew => {
                     renewals += 1;
                     bump(&inner.stats.renewals_after_401);
-                    info!(method = %req.method, path = %req.path, generation = token.generation,
+                    info!(method = %req.method, path = %req.log_path(), generation = token.generation,
                         "401: renewing the access token and replaying");
                     inner.auth.renew(token.generation, &inner.stats).await?;
                 }
@@ -418,7 +418,7 @@ impl Inner {
             Failure::Uncertain => {
                 bump(&self.stats.uncertain);
                 ApiError::Uncertain {
-                    detail: format!("{} {}: {}", req.method, req.path, last.message),
+                    detail: format!("{} {}: {}", req.method, req.log_path(), last.message),
                     attempts,
                 }
             }

@@ -31,6 +31,19 @@ pub struct Request {
 }
 
 impl Request {
+    /// The path as logs show it: a bulk read's hundred ids are summarised.
+    pub fn log_path(&self) -> String {
+        let ids = self
+            .path
+            .split(['?', '&'])
+            .filter(|p| p.starts_with("id="))
+            .count();
+        match self.path.split_once('?') {
+            Some((base, _)) if ids > 1 => format!("{base}?id=<{ids} ids>"),
+            _ => self.path.clone(),
+        }
+    }
+
     pub fn get(path: impl Into<String>) -> Self {
         Request {
             method: Method::GET,
@@ -99,5 +112,20 @@ impl Response {
             correlation_id: self.correlation_id.clone(),
             attempts: self.attempts,
         })
+    }
+}
+
+#[cfg(test)]
+mod log_path_tests {
+    use super::*;
+
+    #[test]
+    fn a_bulk_reads_ids_are_summarised_in_logs() {
+        let r = Request::get("/api/v2/users?id=a&id=b&pageSize=100&state=any");
+        assert_eq!(r.log_path(), "/api/v2/users?id=<2 ids>");
+        assert_eq!(
+            Request::get("/api/v2/users/a").log_path(),
+            "/api/v2/users/a"
+        );
     }
 }
