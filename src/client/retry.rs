@@ -100,7 +100,8 @@ pub enum Transport {
 /// How a token was obtained, which decides what a 401 means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
-    /// Issued to our client credentials. `proven`: some request succeeded with it.
+    /// Issued to our client credentials. `proven`: some request of this run succeeded
+    /// with a token of these credentials (this one or an earlier one).
     Renewable { proven: bool },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: we cannot get another one.
     Fixed,
@@ -182,8 +183,8 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
         Seen::Response(Verdict::Conflict) => Step::Fail(Failure::Conflict),
         Seen::Response(Verdict::Unauthorized) => match ctx.token {
             TokenKind::Fixed => Step::Fail(Failure::TokenRejected),
-            // A token nobody has used successfully, rejected after this request already
-            // renewed once: the fresh token is refused too, so credentials are wrong.
+            // No token of these credentials has worked in this run, and the fresh one
+            // is refused too: the credentials are wrong (or belong to another org).
             TokenKind::Renewable { proven: false } if ctx.renewals >= 1 => {
                 Step::Fail(Failure::TokenRejected)
             }
