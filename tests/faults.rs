@@ -91,6 +91,7 @@ async fn apply_and_check(
     let file = csv(dir.path(), "users.csv", "id,title,department", &rows);
     let report = dir.path().join("report.csv");
     let failed = dir.path().join("failed.csv");
+    let undo = dir.path().join("undo.csv");
     let mut all: Vec<&str> = vec![
         "apply",
         s(&file),
@@ -98,6 +99,8 @@ async fn apply_and_check(
         s(&report),
         "--failed",
         s(&failed),
+        "--undo",
+        s(&undo),
         "--output",
         "json",
     ];
@@ -135,6 +138,7 @@ async fn apply_and_check(
     }
     let report = read_csv(&report);
     let out = check(case, sb, &ids, &before, &report, &stats);
+    check_undo(case, sb, &ids, &before, &read_csv(&undo));
     let failed_rows = read_csv(&failed);
     assert_eq!(
         failed_rows.len() - 1,
@@ -265,6 +269,40 @@ fn check(
         .collect();
     assert!(strangers.is_empty(), "{case}: writes to {strangers:?}");
     (updated, failed)
+}
+
+/// The undo file names exactly the users whose values changed, with the values
+/// they had before (the clear marker where they were empty).
+fn check_undo(case: &str, sb: &Sandbox, ids: &[String], before: &[User], undo: &[Vec<String>]) {
+    assert_eq!(undo[0], ["id", "title", "department"].map(String::from));
+    let by_id: BTreeMap<&str, &Vec<String>> =
+        undo[1..].iter().map(|r| (r[0].as_str(), r)).collect();
+    assert_eq!(by_id.len(), undo.len() - 1, "{case}: one undo line per user");
+    let cell = |v: &Option<String>| match v.as_deref() {
+        None | Some("") => "#CLEAR".to_string(),
+        Some(v) => genupdate::report::neutralise(v),
+    };
+    let mut changed = 0;
+    for (i, id) in ids.iter().enumerate() {
+        let (old, now) = (&before[i], sb.user(id).unwrap());
+        if (&now.title, &now.department) == (&old.title, &old.department) {
+            assert!(
+                !by_id.contains_key(id.as_str()),
+                "{case}: {id} did not change but is in the undo file"
+            );
+            continue;
+        }
+        changed += 1;
+        let row = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("{case}: {id} changed but is missing from the undo file"));
+        assert_eq!(
+            (&row[1], &row[2]),
+            (&cell(&old.title), &cell(&old.department)),
+            "{case}: {id}: the undo file restores the values from before the run"
+        );
+    }
+    assert_eq!(changed, by_id.len(), "{case}: undo lines for unknown users");
 }
 
 fn tail(text: &str, n: usize) -> String {
@@ -629,6 +667,108 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
     );
 }
 
+/// Regression (g): a row whose write landed but whose response was lost, and whose
+/// re-read then drew a long Retry-After, was deferred without what it had done: at
+/// the end of the run the re-read showed the change in place, so the row was reported
+/// `unchanged` and the undo file missed the user. The proxy applies the PATCHes of 20
+/// users but holds their responses past `--timeout 1`, then answers the first re-read
+/// of each with a Retry-After of 6 s (> `--max-retry-after 3`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_regression_a_deferred_row_keeps_the_write_that_landed() {
+    let sb = sandbox(org(300)).await;
+    let users: Vec<String> = sb.user_ids().into_iter().skip(5).step_by(50).collect();
+    let n = users.len() as u64;
+    let proxy = Proxy::start(
+        &sb.url(),
+        Rule::LostThenDeferred {
+            users,
+            hold_response: Duration::from_millis(1500),
+            retry_after: 6,
+        },
+    )
+    .await;
+    let region = proxy.url();
+    let o = apply_and_check(
+        "g-lost-deferred",
+        &sb,
+        &["--max-retry-after", "3", "--timeout", "1"],
+        &[("GENESYSCLOUD_REGION", &region)],
+        None,
+    )
+    .await;
+    let p = &proxy.counts;
+    line(
+        "(g regression) lost PATCH response, then a deferred re-read",
+        &o,
+        &format!(
+            "responses lost {}, re-reads deferred {}",
+            p.lost.load(Ordering::Relaxed),
+            p.deferred_reads.load(Ordering::Relaxed)
+        ),
+    );
+    assert_clean("g-lost-deferred", &o);
+    assert_eq!(p.lost.load(Ordering::Relaxed), n);
+    assert_eq!(p.deferred_reads.load(Ordering::Relaxed), n);
+}
+
+/// Regression (g): a dry run whose bulk reads drew a long Retry-After deferred its
+/// rows, and the deferred rows were then run through the write path: a dry run sent
+/// PATCHes. Every API request in the first 0.3 s starts a 6 s burst (so the limits and
+/// bulk reads all draw Retry-After 6 > `--max-retry-after 3`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
+    let sb = sandbox(SandboxConfig {
+        faults: Faults {
+            burst_429: 1.0,
+            burst_retry_after: (6, 6),
+            ..Faults::default()
+        },
+        ..org(300)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = sb.user_ids();
+    let rows: Vec<String> = ids.iter().take(200).map(|id| format!("{id},Dry")).collect();
+    let file = csv(dir.path(), "dry.csv", "id,title", &rows);
+    let report = dir.path().join("report.csv");
+    let args = [
+        "apply",
+        "--dry-run",
+        s(&file),
+        "--report",
+        s(&report),
+        "--max-retry-after",
+        "3",
+        // The limits read is deferred too: without --rate the pace falls back to 300/min.
+        "--rate",
+        "18000",
+        "--output",
+        "json",
+    ];
+    let run = genupdate_env(&sb, &args, &[]);
+    tokio::pin!(run);
+    let run = tokio::select! {
+        r = &mut run => r,
+        _ = tokio::time::sleep(Duration::from_millis(300)) => {
+            sb.set_faults(Faults::default());
+            run.await
+        }
+    };
+    let stats = sb.stats();
+    eprintln!(
+        "RESULT (g dry-run regression): exit {}, writes {}, 429s {}",
+        run.code,
+        common::writes(&stats),
+        stats.too_many_requests
+    );
+    assert!(stats.burst_429s > 0, "the reads were deferred: {stats:?}");
+    assert_eq!(common::writes(&stats), 0, "a dry run never writes");
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = read_csv(&report);
+    assert_eq!(lines.len(), 201);
+    assert!(lines[1..].iter().all(|l| l[2] == "planned"), "{lines:?}");
+}
+
 /// (h) The token endpoint throttled: tokens live 2 s (renewed 0.5 s before expiry)
 /// and the token endpoint allows 1 request per 2 s window, so every early renewal
 /// is answered 400 invalid_request "rate limit exceeded" and retried with backoff;
@@ -672,6 +812,14 @@ enum Rule {
     /// After `after` API requests the first token is revoked, and the next `fresh`
     /// tokens are revoked the first time they are presented (a 401 for each).
     RevokeFresh { after: u64, fresh: usize },
+    /// For these users the PATCH is applied but its response held back for
+    /// `hold_response` (past the client's timeout: the response is lost), and the first
+    /// single read of the user is answered 429 with `retry_after` seconds.
+    LostThenDeferred {
+        users: Vec<String>,
+        hold_response: Duration,
+        retry_after: u64,
+    },
 }
 
 #[derive(Default)]
@@ -684,6 +832,9 @@ struct ProxyCounts {
     others_during: AtomicU64,
     /// 401s sent by `RevokeFresh`.
     revoked: AtomicU64,
+    /// `LostThenDeferred`: PATCH responses held back, and reads answered 429.
+    lost: AtomicU64,
+    deferred_reads: AtomicU64,
 }
 
 struct Proxy {
@@ -706,6 +857,8 @@ struct ProxyState {
     until: std::sync::Mutex<Option<Instant>>,
     /// `LongRetryAfter`: per limited user, the end of the Retry-After it was given.
     told: std::sync::Mutex<BTreeMap<String, Instant>>,
+    /// `LostThenDeferred`: users whose single read was already refused once.
+    refused_reads: std::sync::Mutex<Vec<String>>,
     /// `RevokeFresh`: bearer tokens in order of first sight, and whether revoked.
     tokens: std::sync::Mutex<Vec<(String, bool)>>,
     api_requests: AtomicU64,
@@ -723,15 +876,20 @@ fn genesys_error(status: StatusCode, code: &str, message: &str) -> serde_json::V
     })
 }
 
+/// The user id of `/api/v2/users/{id}` (query ignored).
+fn user_of(pq: &str) -> Option<&str> {
+    let rest = pq.strip_prefix("/api/v2/users/")?;
+    let id = rest.split('?').next()?;
+    (!id.contains('/') && id != "bulk").then_some(id)
+}
+
 impl ProxyState {
     /// The answer the rule gives instead of forwarding, if any.
     fn intercept(&self, method: &Method, pq: &str, bearer: Option<&str>) -> Option<Response> {
         let now = Instant::now();
         match &self.rule {
             Rule::LongRetryAfter { limited, hold } => {
-                let user = pq
-                    .strip_prefix("/api/v2/users/")
-                    .filter(|rest| !rest.contains(['/', '?']))?;
+                let user = user_of(pq)?;
                 if method != Method::PATCH || !limited.iter().any(|l| l == user) {
                     return None;
                 }
@@ -760,6 +918,36 @@ impl ProxyState {
                     (
                         StatusCode::TOO_MANY_REQUESTS,
                         [("retry-after", secs.to_string())],
+                        axum::Json(body),
+                    )
+                        .into_response(),
+                )
+            }
+            Rule::LostThenDeferred {
+                users, retry_after, ..
+            } => {
+                let user = user_of(pq)?;
+                if method != Method::GET || !users.iter().any(|u| u == user) {
+                    return None;
+                }
+                let mut refused = self.refused_reads.lock().unwrap();
+                if refused.iter().any(|u| u == user) {
+                    return None;
+                }
+                refused.push(user.to_string());
+                self.counts.deferred_reads.fetch_add(1, Ordering::Relaxed);
+                let msg = format!(
+                    "Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
+                );
+                let body = genesys_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too.many.requests.retry.after",
+                    &msg,
+                );
+                Some(
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", retry_after.to_string())],
                         axum::Json(body),
                     )
                         .into_response(),
@@ -838,6 +1026,17 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     }
     let headers = resp.headers().clone();
     let body = resp.bytes().await.unwrap_or_default();
+    if let Rule::LostThenDeferred {
+        users,
+        hold_response,
+        ..
+    } = &st.rule
+        && method == Method::PATCH
+        && user_of(&pq).is_some_and(|u| users.iter().any(|x| x == u))
+    {
+        st.counts.lost.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(*hold_response).await;
+    }
     let mut r = (status, body.to_vec()).into_response();
     for name in ["retry-after", "inin-correlation-id", "content-type"] {
         if let Some(v) = headers.get(name) {
@@ -857,6 +1056,7 @@ impl Proxy {
             until: std::sync::Mutex::new(None),
             told: std::sync::Mutex::new(BTreeMap::new()),
             tokens: std::sync::Mutex::new(Vec::new()),
+            refused_reads: std::sync::Mutex::new(Vec::new()),
             api_requests: AtomicU64::new(0),
             counts: counts.clone(),
         });
