@@ -238,6 +238,11 @@ async fn patch(
             ..
         }) => {
             p.count(attempts, Some(status), correlation_id);
+            if attempts > 1 {
+                // An earlier attempt was answered 5xx: a gateway may have applied it
+                // before giving up, and this conflict may be our own write.
+                p.uncertain.extend(changes.iter().cloned());
+            }
             Err(Interrupt::Reread)
         }
         Err(ApiError::Uncertain { attempts, .. }) => {

@@ -711,6 +711,39 @@ async fn g_regression_a_deferred_row_keeps_the_write_that_landed() {
     assert_eq!(p.deferred_reads.load(Ordering::Relaxed), n);
 }
 
+/// (a') A 5xx from a gateway after the write was applied upstream (the sandbox's own
+/// 5xx are never applied, so a proxy does it): the first PATCH of every 20th user is
+/// applied and answered 504. The retry with the same version gets 409; the re-read
+/// shows the change in place. Regression: the row was reported `unchanged` and left
+/// out of the undo file, although this run made the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regression_a_write_applied_behind_a_504_is_reported_and_undoable() {
+    let sb = sandbox(org(300)).await;
+    let users: Vec<String> = sb.user_ids().into_iter().skip(3).step_by(20).collect();
+    let n = users.len() as u64;
+    let proxy = Proxy::start(&sb.url(), Rule::AppliedThen504 { users }).await;
+    let region = proxy.url();
+    let o = apply_and_check(
+        "a-504-applied",
+        &sb,
+        &[],
+        &[("GENESYSCLOUD_REGION", &region)],
+        None,
+    )
+    .await;
+    line(
+        "(a') 504 after the write was applied upstream",
+        &o,
+        &format!(
+            "applied-then-504 {}, version conflicts {}",
+            proxy.counts.applied_504.load(Ordering::Relaxed),
+            o.stats.version_conflicts
+        ),
+    );
+    assert_clean("a-504-applied", &o);
+    assert_eq!(proxy.counts.applied_504.load(Ordering::Relaxed), n);
+}
+
 /// Regression (g): a dry run whose bulk reads drew a long Retry-After deferred its
 /// rows, and the deferred rows were then run through the write path: a dry run sent
 /// PATCHes. Every API request in the first 0.3 s starts a 6 s burst (so the limits and
@@ -820,6 +853,9 @@ enum Rule {
         hold_response: Duration,
         retry_after: u64,
     },
+    /// The first PATCH of each of these users is applied upstream but answered 504,
+    /// as a gateway that timed out waiting for the backend would.
+    AppliedThen504 { users: Vec<String> },
 }
 
 #[derive(Default)]
@@ -835,6 +871,8 @@ struct ProxyCounts {
     /// `LostThenDeferred`: PATCH responses held back, and reads answered 429.
     lost: AtomicU64,
     deferred_reads: AtomicU64,
+    /// `AppliedThen504`: applied writes answered 504.
+    applied_504: AtomicU64,
 }
 
 struct Proxy {
@@ -953,6 +991,7 @@ impl ProxyState {
                         .into_response(),
                 )
             }
+            Rule::AppliedThen504 { .. } => None,
             Rule::RevokeFresh { after, fresh } => {
                 if !pq.starts_with("/api/v2/") {
                     return None;
@@ -1036,6 +1075,23 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     {
         st.counts.lost.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(*hold_response).await;
+    }
+    if let Rule::AppliedThen504 { users } = &st.rule
+        && method == Method::PATCH
+        && status.is_success()
+        && let Some(u) = user_of(&pq).filter(|u| users.iter().any(|x| x == u))
+    {
+        let mut seen = st.refused_reads.lock().unwrap();
+        if !seen.iter().any(|x| x == u) {
+            seen.push(u.to_string());
+            st.counts.applied_504.fetch_add(1, Ordering::Relaxed);
+            let body = genesys_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway.timeout",
+                "The request timed out.",
+            );
+            return (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response();
+        }
     }
     let mut r = (status, body.to_vec()).into_response();
     for name in ["retry-after", "inin-correlation-id", "content-type"] {
