@@ -43,11 +43,13 @@ fn org(per_second: u32) -> SandboxConfig {
     }
 }
 
-/// Fault settings switched on for a window of the run (from, to after the start).
+/// Fault settings switched on for a window of the run (from, to after the start),
+/// then `after` (normally what the sandbox was started with).
 struct Window {
     from: Duration,
     to: Duration,
     faults: Faults,
+    after: Faults,
 }
 
 /// What one case produced, for the checks and the result line.
@@ -107,8 +109,6 @@ async fn apply_and_check(
     all.extend_from_slice(args);
 
     let started = Instant::now();
-    // Windows are only used on a sandbox started with every fault off.
-    let base = Faults::default();
     let run = {
         let run = genupdate_env(sb, &all, env);
         tokio::pin!(run);
@@ -117,7 +117,7 @@ async fn apply_and_check(
                 tokio::time::sleep(w.from).await;
                 sb.set_faults(w.faults.clone());
                 tokio::time::sleep(w.to - w.from).await;
-                sb.set_faults(base.clone());
+                sb.set_faults(w.after.clone());
             }
             std::future::pending::<()>().await
         };
@@ -127,8 +127,8 @@ async fn apply_and_check(
         }
     };
     let elapsed = started.elapsed();
-    if window.is_some() {
-        sb.set_faults(base);
+    if let Some(w) = &window {
+        sb.set_faults(w.after.clone());
     }
     let stats = sb.stats();
     let summary: Value = serde_json::from_str(run.stdout.trim())
@@ -354,6 +354,7 @@ async fn a_5xx_bursts() {
             error_5xx: 0.1,
             ..Faults::default()
         },
+        after: Faults::default(),
     };
     let o = apply_and_check("a-5xx", &sb, &[], &[], Some(window)).await;
     line(
@@ -367,7 +368,7 @@ async fn a_5xx_bursts() {
 
 /// (b) Connections dropped before the request is applied (5% of API requests,
 /// reads included) and after a write was applied (5% of applied writes). Whole run,
-/// 300 requests/s.
+/// no rate limit (~2 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b_dropped_connections() {
     let sb = sandbox(SandboxConfig {
@@ -376,7 +377,7 @@ async fn b_dropped_connections() {
             drop_after_write: 0.05,
             ..Faults::default()
         },
-        ..org(300)
+        ..org(0)
     })
     .await;
     let o = apply_and_check("b-drops", &sb, &[], &[], None).await;
@@ -394,7 +395,7 @@ async fn b_dropped_connections() {
 
 /// (c) Latency spikes beyond the client timeout: `--timeout 1` and an added latency
 /// uniform in 0..1.05 s (525 ± 525 ms), so ~5% of requests take longer than 1 s.
-/// No rate limit; `--concurrency 64` keeps the run short despite the latency.
+/// No rate limit; `--concurrency 128` keeps the run short despite the latency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_latency_beyond_the_client_timeout() {
     let sb = sandbox(SandboxConfig {
@@ -409,7 +410,7 @@ async fn c_latency_beyond_the_client_timeout() {
     let o = apply_and_check(
         "c-latency",
         &sb,
-        &["--timeout", "1", "--concurrency", "64"],
+        &["--timeout", "1", "--concurrency", "128"],
         &[],
         None,
     )
@@ -508,7 +509,7 @@ async fn d_regression_a_revoked_fresh_token_mid_run_does_not_abort() {
 
 /// (e) A 5% concurrent writer (per user served by a read, bulk reads included); half
 /// of the stale-version PATCHes are answered 400 "does not match the current
-/// version" instead of 409. Whole run, 300 requests/s.
+/// version" instead of 409. Whole run, no rate limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e_concurrent_writer() {
     let sb = sandbox(SandboxConfig {
@@ -517,7 +518,7 @@ async fn e_concurrent_writer() {
             conflict_400_share: 0.5,
             ..Faults::default()
         },
-        ..org(300)
+        ..org(0)
     })
     .await;
     let o = apply_and_check("e-writer", &sb, &[], &[], None).await;
@@ -533,58 +534,76 @@ async fn e_concurrent_writer() {
     assert!(o.stats.concurrent_writes >= 20, "{:?}", o.stats);
 }
 
-/// (f) A 429 storm: 0.3% of requests start a burst during which every request of
-/// the client is answered 429 with a Retry-After (1-10 s) counting down. No rate
-/// limit, so the run is the bursts' Retry-Afters plus ~1 s of work.
+/// (f) A 429 storm: a burst is a 429 during which every request of the client is
+/// answered 429 with a Retry-After (1-10 s) counting down. Scaled so the run stays
+/// short yet always has one: 0.1% of requests start a burst, and every request in a
+/// 20 ms window 0.3 s into the run does (switched with `set_faults`). No rate limit
+/// and 10 ± 5 ms latency, so several requests are in flight when a burst starts; the
+/// run is ~2 s of work plus the bursts' Retry-Afters.
 ///
-/// `during_retry_after` counts requests that reach the sandbox while a Retry-After
-/// it issued is in force. genupdate pauses every worker on a 429, so the only such
-/// requests are the ones already on the wire when the burst started: at most
-/// `concurrency - 1` per burst. Bursts start with a 429 that is not itself during a
-/// Retry-After, so the bound is checked against those.
+/// `during_retry_after` counts requests *sent* (judged on arrival, before the added
+/// latency) while a Retry-After the sandbox issued is in force. genupdate pauses every
+/// worker on a 429, so the only such requests can be ones sent in the instant between
+/// the sandbox issuing a 429 and genupdate reading it: at most `concurrency - 1` per
+/// 429 that was itself sent before any Retry-After. Requests already in flight when a
+/// burst starts are answered 429 too but were sent before it, so they do not count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f_429_storm() {
+    let base = Faults {
+        burst_429: 0.001,
+        burst_retry_after: (1, 10),
+        latency: Duration::from_millis(10),
+        latency_jitter: Duration::from_millis(5),
+        ..Faults::default()
+    };
     let sb = sandbox(SandboxConfig {
-        faults: Faults {
-            burst_429: 0.003,
-            burst_retry_after: (1, 10),
-            ..Faults::default()
-        },
+        faults: base.clone(),
         ..org(0)
     })
     .await;
-    let o = apply_and_check("f-429", &sb, &["--concurrency", "8"], &[], None).await;
+    let window = Window {
+        from: Duration::from_millis(300),
+        to: Duration::from_millis(320),
+        faults: Faults {
+            burst_429: 1.0,
+            ..base.clone()
+        },
+        after: base,
+    };
+    let o = apply_and_check("f-429", &sb, &["--concurrency", "8"], &[], Some(window)).await;
     let st = &o.stats;
-    let starts = st.too_many_requests.saturating_sub(st.during_retry_after);
+    let before_ra = st.too_many_requests.saturating_sub(st.during_retry_after);
     line(
         "(f) 429 storm, Retry-After 1-10 s",
         &o,
         &format!(
-            "sandbox 429s {} (burst {}), bursts started {starts}, during_retry_after {}",
+            "sandbox 429s {} (burst {}; {before_ra} to requests sent before any Retry-After, \
+             i.e. in flight when a burst started), during_retry_after {}",
             st.too_many_requests, st.burst_429s, st.during_retry_after
         ),
     );
     assert_clean("f", &o);
-    assert!(st.burst_429s > 0, "{st:?}");
+    assert!(before_ra >= 1, "{st:?}");
     assert!(
-        st.during_retry_after <= 7 * starts,
+        st.during_retry_after <= 7 * before_ra,
         "only requests in flight when a burst started may arrive during its Retry-After: {st:?}"
     );
 }
 
 /// (g) A long Retry-After. The issue's 300 s against the default `--max-retry-after`
-/// of 180 s is scaled to 6 s against `--max-retry-after 3`: work that draws it is
+/// of 180 s is scaled to 4 s against `--max-retry-after 2`: work that draws it is
 /// deferred to the end of the run and retried after its Retry-After.
 ///
 /// The sandbox's 429 bursts are per OAuth client, not per route: it cannot refuse
 /// only "part of the traffic" for long. So this case runs twice. (g2) is the
 /// faithful version: a small proxy in front of the sandbox answers the PATCHes of
-/// every 10th user with 429 and a Retry-After counting down to 6 s after the first
+/// every 10th user with 429 and a Retry-After counting down to 4 s after the first
 /// of them (a quota on that part of the traffic) and forwards everything else; the
-/// other 90% must go on meanwhile. (g1) uses the sandbox's own burst as it is: 1 s
-/// into the run every request starts a 6 s burst for 50 ms (`burst_429 = 1.0`,
-/// switched off again with `set_faults`), so for 6 s every request of the client is
-/// refused; rows refused with more than 3 s left are deferred, the rest pause.
+/// other 90% must go on meanwhile (no rate limit: ~2 s of work). (g1) uses the
+/// sandbox's own burst as it is: 1 s into the run every request starts a 4 s burst
+/// for 50 ms (`burst_429 = 1.0`, switched off again with `set_faults`), so for 4 s
+/// every request of the client is refused; rows refused with more than 2 s left are
+/// deferred, the rest pause (300 requests/s, so the burst lands mid-run).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g1_long_retry_after_on_all_traffic_defers_rows_to_the_end() {
     let sb = sandbox(org(300)).await;
@@ -593,21 +612,22 @@ async fn g1_long_retry_after_on_all_traffic_defers_rows_to_the_end() {
         to: Duration::from_millis(1050),
         faults: Faults {
             burst_429: 1.0,
-            burst_retry_after: (6, 6),
+            burst_retry_after: (4, 4),
             ..Faults::default()
         },
+        after: Faults::default(),
     };
     let o = apply_and_check(
         "g1-long",
         &sb,
-        &["--max-retry-after", "3"],
+        &["--max-retry-after", "2"],
         &[],
         Some(window),
     )
     .await;
     let st = &o.stats;
     line(
-        "(g1) one 6 s client-wide burst, --max-retry-after 3",
+        "(g1) one 4 s client-wide burst, --max-retry-after 2",
         &o,
         &format!(
             "sandbox 429s {}, during_retry_after {} (requests for deferred rows are not \
@@ -621,14 +641,14 @@ async fn g1_long_retry_after_on_all_traffic_defers_rows_to_the_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
-    let sb = sandbox(org(300)).await;
+    let sb = sandbox(org(0)).await;
     let limited: Vec<String> = sb.user_ids().into_iter().step_by(10).collect();
     let n_limited = limited.len();
     let proxy = Proxy::start(
         &sb.url(),
         Rule::LongRetryAfter {
             limited,
-            hold: Duration::from_secs(6),
+            hold: Duration::from_secs(4),
         },
     )
     .await;
@@ -636,7 +656,7 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
     let o = apply_and_check(
         "g2-part",
         &sb,
-        &["--max-retry-after", "3"],
+        &["--max-retry-after", "2"],
         &[("GENESYSCLOUD_REGION", &region)],
         None,
     )
@@ -645,12 +665,11 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
     let refused = p.refused.load(Ordering::Relaxed);
     let others = p.others_during.load(Ordering::Relaxed);
     line(
-        "(g2) proxy: Retry-After up to 6 s on every 10th user's PATCH, --max-retry-after 3",
+        "(g2) proxy: Retry-After up to 4 s on every 10th user's PATCH, --max-retry-after 2",
         &o,
         &format!(
-            "proxy 429s {refused} (of {n_limited} limited rows; the rest came after the \
-             quota reset), back before their Retry-After {}, other PATCHes done while the \
-             quota held {others}",
+            "proxy 429s {refused} for {n_limited} limited rows, back before their \
+             Retry-After {}, other PATCHes done while the quota held {others}",
             p.early.load(Ordering::Relaxed)
         ),
     );
@@ -672,18 +691,18 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
 /// the end of the run the re-read showed the change in place, so the row was reported
 /// `unchanged` and the undo file missed the user. The proxy applies the PATCHes of 20
 /// users but holds their responses past `--timeout 1`, then answers the first re-read
-/// of each with a Retry-After of 6 s (> `--max-retry-after 3`).
+/// of each with a Retry-After of 4 s (> `--max-retry-after 2`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g_regression_a_deferred_row_keeps_the_write_that_landed() {
-    let sb = sandbox(org(300)).await;
+    let sb = sandbox(org(0)).await;
     let users: Vec<String> = sb.user_ids().into_iter().skip(5).step_by(50).collect();
     let n = users.len() as u64;
     let proxy = Proxy::start(
         &sb.url(),
         Rule::LostThenDeferred {
             users,
-            hold_response: Duration::from_millis(1500),
-            retry_after: 6,
+            hold_response: Duration::from_millis(1300),
+            retry_after: 4,
         },
     )
     .await;
@@ -691,7 +710,7 @@ async fn g_regression_a_deferred_row_keeps_the_write_that_landed() {
     let o = apply_and_check(
         "g-lost-deferred",
         &sb,
-        &["--max-retry-after", "3", "--timeout", "1"],
+        &["--max-retry-after", "2", "--timeout", "1"],
         &[("GENESYSCLOUD_REGION", &region)],
         None,
     )
@@ -718,7 +737,7 @@ async fn g_regression_a_deferred_row_keeps_the_write_that_landed() {
 /// out of the undo file, although this run made the change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regression_a_write_applied_behind_a_504_is_reported_and_undoable() {
-    let sb = sandbox(org(300)).await;
+    let sb = sandbox(org(0)).await;
     let users: Vec<String> = sb.user_ids().into_iter().skip(3).step_by(20).collect();
     let n = users.len() as u64;
     let proxy = Proxy::start(&sb.url(), Rule::AppliedThen504 { users }).await;
@@ -746,14 +765,14 @@ async fn a_regression_a_write_applied_behind_a_504_is_reported_and_undoable() {
 
 /// Regression (g): a dry run whose bulk reads drew a long Retry-After deferred its
 /// rows, and the deferred rows were then run through the write path: a dry run sent
-/// PATCHes. Every API request in the first 0.3 s starts a 6 s burst (so the limits and
-/// bulk reads all draw Retry-After 6 > `--max-retry-after 3`).
+/// PATCHes. Every API request in the first 0.3 s starts a 4 s burst (so the limits and
+/// bulk reads all draw Retry-After 4 > `--max-retry-after 2`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
     let sb = sandbox(SandboxConfig {
         faults: Faults {
             burst_429: 1.0,
-            burst_retry_after: (6, 6),
+            burst_retry_after: (4, 4),
             ..Faults::default()
         },
         ..org(300)
@@ -771,7 +790,7 @@ async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
         "--report",
         s(&report),
         "--max-retry-after",
-        "3",
+        "2",
         // The limits read is deferred too: without --rate the pace falls back to 300/min.
         "--rate",
         "18000",
@@ -802,29 +821,26 @@ async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
     assert!(lines[1..].iter().all(|l| l[2] == "planned"), "{lines:?}");
 }
 
-/// (h) The token endpoint throttled: tokens live 2 s (renewed 0.5 s before expiry)
-/// and the token endpoint allows 1 request per 2 s window, so every early renewal
-/// is answered 400 invalid_request "rate limit exceeded" and retried with backoff;
-/// 0.5% revocation adds unplanned renewals. 200 API requests/s (400 per 2 s): ~5 s.
+/// (h) The token endpoint throttled: tokens live 3 s (renewed 0.75 s before expiry)
+/// and the token endpoint allows 1 request per 2.5 s window, so every renewal is
+/// first answered 400 invalid_request "rate limit exceeded" and retried with backoff
+/// (the real endpoint's limit is per minute against lifetimes of minutes to hours;
+/// both are scaled to seconds). 200 API requests/s (500 per 2.5 s): ~5-6 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h_token_endpoint_throttled() {
     let sb = sandbox(SandboxConfig {
         users: N,
-        rate_limit: 400,
-        rate_window: Duration::from_secs(2),
-        token_ttl: Duration::from_secs(2),
+        rate_limit: 500,
+        rate_window: Duration::from_millis(2500),
+        token_ttl: Duration::from_secs(3),
         token_rate_limit: 1,
-        faults: Faults {
-            revoke_token: 0.005,
-            ..Faults::default()
-        },
         ..SandboxConfig::default()
     })
     .await;
     let o = apply_and_check("h-token", &sb, &[], &[], None).await;
     let st = &o.stats;
     line(
-        "(h) token endpoint 1 per 2 s, ttl 2 s",
+        "(h) token endpoint 1 per 2.5 s, ttl 3 s",
         &o,
         &format!(
             "token requests {}, throttled (400 rate limit exceeded) {}, issued {}, 401s {}",
