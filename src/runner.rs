@@ -385,7 +385,7 @@ impl Dispatcher {
     async fn abandon(&mut self) {
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        let left: Vec<(u64, (u64, String, Vec<String>))> = self.in_flight.drain().collect();
+        let left: Vec<_> = self.in_flight.drain().collect();
         for (seq, (line, id, raw)) in left {
             let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
             r.reason = Some("interrupted");
@@ -457,7 +457,11 @@ impl Dispatcher {
                     self.stopper.stop(Stop::Fatal(f.to_string()));
                 }
                 let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
-                r.reason = Some(if e.is_fatal() { "aborted" } else { "server_error" });
+                r.reason = Some(if e.is_fatal() {
+                    "aborted"
+                } else {
+                    "server_error"
+                });
                 r.http_status = e.status();
                 r.correlation_id = e.correlation_id().map(str::to_string);
                 r.message = format!("read failed: {e}");

@@ -66,7 +66,10 @@ struct Outcome {
 
 /// The values row `i` of case `case` sets.
 fn want(case: &str, i: usize) -> (String, String) {
-    (format!("Fault {case} title {i}"), format!("Fault {case} dept"))
+    (
+        format!("Fault {case} title {i}"),
+        format!("Fault {case} dept"),
+    )
 }
 
 /// Run `genupdate apply` of 1,000 title+department rows against `sb` with `args`
@@ -134,7 +137,11 @@ async fn apply_and_check(
     let summary: Value = serde_json::from_str(run.stdout.trim())
         .unwrap_or_else(|e| panic!("{case}: stdout is the JSON summary ({e}): {run:?}"));
     if run.code != 0 {
-        eprintln!("{case}: exit {}; stderr tail:\n{}", run.code, tail(&run.stderr, 15));
+        eprintln!(
+            "{case}: exit {}; stderr tail:\n{}",
+            run.code,
+            tail(&run.stderr, 15)
+        );
     }
     let report = read_csv(&report);
     let out = check(case, sb, &ids, &before, &report, &stats);
@@ -245,10 +252,7 @@ fn check(
             u.title = None;
             u.department = None;
         }
-        assert_eq!(
-            a, b,
-            "{case}: {id}: a field the CSV does not name changed"
-        );
+        assert_eq!(a, b, "{case}: {id}: a field the CSV does not name changed");
         if !landed {
             // A failed row left the user as it was (or fully changed; never half).
             assert_eq!(
@@ -277,7 +281,11 @@ fn check_undo(case: &str, sb: &Sandbox, ids: &[String], before: &[User], undo: &
     assert_eq!(undo[0], ["id", "title", "department"].map(String::from));
     let by_id: BTreeMap<&str, &Vec<String>> =
         undo[1..].iter().map(|r| (r[0].as_str(), r)).collect();
-    assert_eq!(by_id.len(), undo.len() - 1, "{case}: one undo line per user");
+    assert_eq!(
+        by_id.len(),
+        undo.len() - 1,
+        "{case}: one undo line per user"
+    );
     let cell = |v: &Option<String>| match v.as_deref() {
         None | Some("") => "#CLEAR".to_string(),
         Some(v) => genupdate::report::neutralise(v),
@@ -674,7 +682,10 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
         ),
     );
     assert_clean("g2", &o);
-    assert!(refused >= 30, "part of the traffic drew the long Retry-After");
+    assert!(
+        refused >= 30,
+        "part of the traffic drew the long Retry-After"
+    );
     assert_eq!(
         p.early.load(Ordering::Relaxed),
         0,
@@ -857,7 +868,10 @@ async fn h_token_endpoint_throttled() {
 enum Rule {
     /// PATCHes of these users are answered 429 with the time left until `hold` after
     /// the first of them as Retry-After (a quota on part of the traffic).
-    LongRetryAfter { limited: Vec<String>, hold: Duration },
+    LongRetryAfter {
+        limited: Vec<String>,
+        hold: Duration,
+    },
     /// After `after` API requests the first token is revoked, and the next `fresh`
     /// tokens are revoked the first time they are presented (a 401 for each).
     RevokeFresh { after: u64, fresh: usize },
@@ -947,7 +961,13 @@ impl ProxyState {
                 if method != Method::PATCH || !limited.iter().any(|l| l == user) {
                     return None;
                 }
-                if self.told.lock().unwrap().get(user).is_some_and(|d| now < *d) {
+                if self
+                    .told
+                    .lock()
+                    .unwrap()
+                    .get(user)
+                    .is_some_and(|d| now < *d)
+                {
                     self.counts.early.fetch_add(1, Ordering::Relaxed);
                 }
                 let until = *self.until.lock().unwrap().get_or_insert(now + *hold);
