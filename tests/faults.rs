@@ -43,13 +43,40 @@ fn org(per_second: u32) -> SandboxConfig {
     }
 }
 
-/// Fault settings switched on for a window of the run (from, to after the start),
-/// then `after` (normally what the sandbox was started with).
+/// Fault settings switched on for a window of the run, then `after` (normally what
+/// the sandbox was started with).
 struct Window {
-    from: Duration,
-    to: Duration,
+    on: Edge,
+    off: Edge,
     faults: Faults,
     after: Faults,
+}
+
+/// When a window opens or closes.
+enum Edge {
+    /// This long after the run started.
+    At(Duration),
+    /// Once the sandbox has seen this many requests (the run is under way).
+    Requests(u64),
+    /// Once the sandbox has answered a 429 burst (the fault has fired).
+    FirstBurst,
+}
+
+async fn reached(sb: &Sandbox, edge: &Edge, started: Instant) {
+    let poll = Duration::from_millis(5);
+    match edge {
+        Edge::At(d) => tokio::time::sleep_until((started + *d).into()).await,
+        Edge::Requests(n) => {
+            while sb.stats().requests < *n {
+                tokio::time::sleep(poll).await;
+            }
+        }
+        Edge::FirstBurst => {
+            while sb.stats().burst_429s == 0 {
+                tokio::time::sleep(poll).await;
+            }
+        }
+    }
 }
 
 /// What one case produced, for the checks and the result line.
@@ -117,9 +144,9 @@ async fn apply_and_check(
         tokio::pin!(run);
         let toggle = async {
             if let Some(w) = &window {
-                tokio::time::sleep(w.from).await;
+                reached(sb, &w.on, started).await;
                 sb.set_faults(w.faults.clone());
-                tokio::time::sleep(w.to - w.from).await;
+                reached(sb, &w.off, started).await;
                 sb.set_faults(w.after.clone());
             }
             std::future::pending::<()>().await
@@ -356,8 +383,8 @@ fn assert_clean(case: &str, o: &Outcome) {
 async fn a_5xx_bursts() {
     let sb = sandbox(org(200)).await;
     let window = Window {
-        from: Duration::from_secs(1),
-        to: Duration::from_secs(4),
+        on: Edge::At(Duration::from_secs(1)),
+        off: Edge::At(Duration::from_secs(4)),
         faults: Faults {
             error_5xx: 0.1,
             ..Faults::default()
@@ -544,8 +571,9 @@ async fn e_concurrent_writer() {
 
 /// (f) A 429 storm: a burst is a 429 during which every request of the client is
 /// answered 429 with a Retry-After (1-10 s) counting down. Scaled so the run stays
-/// short yet always has one: 0.1% of requests start a burst, and every request in a
-/// 20 ms window 0.3 s into the run does (switched with `set_faults`). No rate limit
+/// short yet always has one: 0.05% of requests start a burst, and once the run has
+/// sent 300 requests every request does until the first burst has started (switched
+/// with `set_faults`; a few ms, so a few requests start one). No rate limit
 /// and 10 ± 5 ms latency, so several requests are in flight when a burst starts; the
 /// run is ~2 s of work plus the bursts' Retry-Afters.
 ///
@@ -558,7 +586,7 @@ async fn e_concurrent_writer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f_429_storm() {
     let base = Faults {
-        burst_429: 0.001,
+        burst_429: 0.0005,
         burst_retry_after: (1, 10),
         latency: Duration::from_millis(10),
         latency_jitter: Duration::from_millis(5),
@@ -570,8 +598,8 @@ async fn f_429_storm() {
     })
     .await;
     let window = Window {
-        from: Duration::from_millis(300),
-        to: Duration::from_millis(320),
+        on: Edge::Requests(300),
+        off: Edge::FirstBurst,
         faults: Faults {
             burst_429: 1.0,
             ..base.clone()
@@ -608,16 +636,16 @@ async fn f_429_storm() {
 /// every 10th user with 429 and a Retry-After counting down to 4 s after the first
 /// of them (a quota on that part of the traffic) and forwards everything else; the
 /// other 90% must go on meanwhile (no rate limit: ~2 s of work). (g1) uses the
-/// sandbox's own burst as it is: 1 s into the run every request starts a 4 s burst
-/// for 50 ms (`burst_429 = 1.0`, switched off again with `set_faults`), so for 4 s
-/// every request of the client is refused; rows refused with more than 2 s left are
-/// deferred, the rest pause (300 requests/s, so the burst lands mid-run).
+/// sandbox's own burst as it is: after 300 requests (~1 s) every request starts a 4 s
+/// burst until the first has (`burst_429 = 1.0`, switched off again with
+/// `set_faults`), so for 4 s every request of the client is refused; rows refused
+/// with more than 2 s left are deferred, the rest pause (300 requests/s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g1_long_retry_after_on_all_traffic_defers_rows_to_the_end() {
     let sb = sandbox(org(300)).await;
     let window = Window {
-        from: Duration::from_secs(1),
-        to: Duration::from_millis(1050),
+        on: Edge::Requests(300),
+        off: Edge::FirstBurst,
         faults: Faults {
             burst_429: 1.0,
             burst_retry_after: (4, 4),
@@ -638,8 +666,8 @@ async fn g1_long_retry_after_on_all_traffic_defers_rows_to_the_end() {
         "(g1) one 4 s client-wide burst, --max-retry-after 2",
         &o,
         &format!(
-            "sandbox 429s {}, during_retry_after {} (requests for deferred rows are not \
-             held back)",
+            "sandbox 429s {}, during_retry_after {} (requests that drew a deferral instead of \
+             a pause, and deferred rows back after their own Retry-After)",
             st.too_many_requests, st.during_retry_after
         ),
     );
@@ -776,8 +804,8 @@ async fn a_regression_a_write_applied_behind_a_504_is_reported_and_undoable() {
 
 /// Regression (g): a dry run whose bulk reads drew a long Retry-After deferred its
 /// rows, and the deferred rows were then run through the write path: a dry run sent
-/// PATCHes. Every API request in the first 0.3 s starts a 4 s burst (so the limits and
-/// bulk reads all draw Retry-After 4 > `--max-retry-after 2`).
+/// PATCHes. Every API request starts a 4 s burst until 100 ms after the first did (so
+/// the limits and bulk reads all draw Retry-After 4 > `--max-retry-after 2`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
     let sb = sandbox(SandboxConfig {
@@ -812,7 +840,8 @@ async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
     tokio::pin!(run);
     let run = tokio::select! {
         r = &mut run => r,
-        _ = tokio::time::sleep(Duration::from_millis(300)) => {
+        _ = reached(&sb, &Edge::FirstBurst, Instant::now()) => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             sb.set_faults(Faults::default());
             run.await
         }
