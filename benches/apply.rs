@@ -264,6 +264,8 @@ async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measure
 }
 
 /// Run a child to completion and read its own rusage with wait4(2).
+// The child is reaped by wait4 below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     let started = Instant::now();
     let child = cmd

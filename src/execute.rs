@@ -38,11 +38,13 @@ pub struct RowContext {
 #[derive(Debug)]
 pub enum RowEnd {
     Done(RowResult),
-    /// A Retry-After longer than the maximum: run this row again after `until`.
+    /// A Retry-After longer than the maximum: run this row again after `until`,
+    /// carrying on from `progress` (writes that already landed stay in its undo).
     Deferred {
         row: Row,
         seq: u64,
         until: Instant,
+        progress: Progress,
     },
     /// The run must stop (credentials, permissions, unreachable API).
     Fatal(RowResult, Fatal),
@@ -55,9 +57,9 @@ enum Interrupt {
     Error(ApiError),
 }
 
-/// Per-row bookkeeping across write rounds.
-#[derive(Default)]
-struct Progress {
+/// Per-row bookkeeping across write rounds, and across a deferral.
+#[derive(Debug, Default)]
+pub struct Progress {
     attempts: u32,
     last_status: Option<u16>,
     correlation_id: Option<String>,
@@ -88,15 +90,17 @@ impl Progress {
 }
 
 /// Apply one row. `user` is the user as read by the bulk read (`None`: not found);
-/// `reread` asks for a fresh single read first (a deferred row coming back).
+/// `resume` is the progress of a deferred row coming back, which starts with a fresh
+/// single read.
 pub async fn apply_row(
     ctx: &RowContext,
     seq: u64,
     row: Row,
     user: Option<User>,
-    reread: bool,
+    resume: Option<Progress>,
 ) -> RowEnd {
-    let mut p = Progress::default();
+    let reread = resume.is_some();
+    let mut p = resume.unwrap_or_default();
     let mut user = match (user, reread) {
         (Some(u), false) => u,
         (None, false) => return RowEnd::Done(not_found(seq, &row, &p)),
@@ -234,6 +238,11 @@ async fn patch(
             ..
         }) => {
             p.count(attempts, Some(status), correlation_id);
+            if attempts > 1 {
+                // An earlier attempt was answered 5xx: a gateway may have applied it
+                // before giving up, and this conflict may be our own write.
+                p.uncertain.extend(changes.iter().cloned());
+            }
             Err(Interrupt::Reread)
         }
         Err(ApiError::Uncertain { attempts, .. }) => {
@@ -327,6 +336,7 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
             seq,
             until: Instant::now() + *retry_after,
             row,
+            progress: p,
         };
     }
     p.count(
@@ -359,6 +369,25 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
         return RowEnd::Fatal(r, f);
     }
     RowEnd::Done(r)
+}
+
+/// The result of a deferred row that is not run again (`status` Failed or Skipped):
+/// writes that landed before it was deferred stay in the undo file.
+pub fn unfinished(
+    ctx: &RowContext,
+    seq: u64,
+    row: &Row,
+    progress: Progress,
+    status: Status,
+) -> RowResult {
+    let mut r = result(seq, row, &progress, status);
+    r.undo = progress.undo.into_iter().collect();
+    r.changed = r
+        .undo
+        .iter()
+        .map(|(c, _)| ctx.header.names[*c].clone())
+        .collect();
+    r
 }
 
 /// How many long Retry-After waits a row may take before it fails as rate limited.

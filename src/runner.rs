@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::execute::{EXPAND, MAX_DEFERRALS, RowContext, RowEnd, apply_row};
+use crate::execute::{EXPAND, MAX_DEFERRALS, Progress, RowContext, RowEnd, apply_row, unfinished};
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
 use crate::plan::plan;
@@ -224,7 +224,8 @@ struct Dispatcher {
     workers: JoinSet<RowEnd>,
     /// Rows being worked on, to report them if the grace period runs out.
     in_flight: HashMap<u64, (u64, String, Vec<String>)>,
-    deferred: Vec<(Row, u64, Instant)>,
+    /// Rows waiting for a long Retry-After, with what they had already done.
+    deferred: Vec<(Row, u64, Instant, Progress)>,
     /// How many times each deferred row was deferred.
     deferrals: HashMap<u64, u32>,
     seq: u64,
@@ -247,7 +248,7 @@ impl Dispatcher {
             Err(crate::client::ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
                 for (i, row) in rows.into_iter().enumerate() {
-                    self.defer(row, first_seq + i as u64, until);
+                    self.defer(row, first_seq + i as u64, until, Progress::default());
                 }
                 return;
             }
@@ -287,29 +288,30 @@ impl Dispatcher {
             if self.cfg.dry_run {
                 self.plan_only(seq, row, user).await;
             } else {
-                self.spawn(seq, row, user, false).await;
+                self.spawn(seq, row, user, None).await;
             }
         }
     }
 
-    async fn spawn(&mut self, seq: u64, row: Row, user: Option<User>, reread: bool) {
+    /// Start a worker on `row`; `resume` is the progress of a deferred row.
+    async fn spawn(&mut self, seq: u64, row: Row, user: Option<User>, resume: Option<Progress>) {
         let permit = tokio::select! {
             p = self.permits.clone().acquire_owned() => p,
             _ = self.stopper.stopped() => {
                 let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
-                return self.skip(seq, row, &stop).await;
+                return self.skip_resumed(seq, row, &stop, resume).await;
             }
         };
         let Ok(permit) = permit else { return };
         if let Some(stop) = self.stopper.get() {
-            return self.skip(seq, row, &stop).await;
+            return self.skip_resumed(seq, row, &stop, resume).await;
         }
         self.reap().await;
         self.in_flight
             .insert(seq, (row.line, row.id.clone(), row.raw.clone()));
         let ctx = self.ctx.clone();
         self.workers.spawn(async move {
-            let end = apply_row(&ctx, seq, row, user, reread).await;
+            let end = apply_row(&ctx, seq, row, user, resume).await;
             drop(permit);
             end
         });
@@ -340,14 +342,19 @@ impl Dispatcher {
                 self.stopper.stop(Stop::Fatal(fatal.to_string()));
                 self.send(r).await;
             }
-            RowEnd::Deferred { row, seq, until } => {
+            RowEnd::Deferred {
+                row,
+                seq,
+                until,
+                progress,
+            } => {
                 self.in_flight.remove(&seq);
                 tracing::info!(
                     line = row.line,
                     "a long Retry-After: row {} deferred to the end of the run",
                     row.line
                 );
-                self.defer(row, seq, until);
+                self.defer(row, seq, until, progress);
             }
         }
     }
@@ -378,7 +385,7 @@ impl Dispatcher {
     async fn abandon(&mut self) {
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        let left: Vec<(u64, (u64, String, Vec<String>))> = self.in_flight.drain().collect();
+        let left: Vec<_> = self.in_flight.drain().collect();
         for (seq, (line, id, raw)) in left {
             let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
             r.reason = Some("interrupted");
@@ -392,15 +399,15 @@ impl Dispatcher {
     async fn run_deferred(&mut self) {
         while !self.deferred.is_empty() {
             let mut rows = std::mem::take(&mut self.deferred);
-            rows.sort_by_key(|(_, _, until)| *until);
-            for (row, seq, until) in rows {
+            rows.sort_by_key(|(_, _, until, _)| *until);
+            for (row, seq, until, progress) in rows {
                 if let Some(stop) = self.stopper.get() {
-                    self.skip(seq, row, &stop).await;
+                    self.skip_resumed(seq, row, &stop, Some(progress)).await;
                     continue;
                 }
                 let round = self.deferrals.get(&seq).copied().unwrap_or(0);
                 if round > MAX_DEFERRALS {
-                    let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
+                    let mut r = unfinished(&self.ctx, seq, &row, progress, Status::Failed);
                     r.reason = Some("rate_limited");
                     r.http_status = Some(429);
                     r.message =
@@ -419,15 +426,48 @@ impl Dispatcher {
                         _ = self.stopper.stopped() => {}
                     }
                 }
-                self.spawn(seq, row, None, true).await;
+                if self.cfg.dry_run {
+                    // A dry run never writes: read the user again and plan only.
+                    self.plan_deferred(seq, row).await;
+                } else {
+                    self.spawn(seq, row, None, Some(progress)).await;
+                }
             }
             self.drain().await;
         }
     }
 
-    fn defer(&mut self, row: Row, seq: u64, until: Instant) {
+    fn defer(&mut self, row: Row, seq: u64, until: Instant, progress: Progress) {
         *self.deferrals.entry(seq).or_default() += 1;
-        self.deferred.push((row, seq, until));
+        self.deferred.push((row, seq, until, progress));
+    }
+
+    /// Dry run: a row whose bulk read was deferred, read on its own and planned.
+    async fn plan_deferred(&mut self, seq: u64, row: Row) {
+        use crate::client::ApiError;
+        match self.ctx.client.get_user(&row.id, EXPAND).await {
+            Ok(user) => self.plan_only(seq, row, Some(user)).await,
+            Err(e) if e.is_not_found() => self.plan_only(seq, row, None).await,
+            Err(ApiError::Deferred { retry_after, .. }) => {
+                let until = Instant::now() + retry_after;
+                self.defer(row, seq, until, Progress::default());
+            }
+            Err(e) => {
+                if let ApiError::Fatal(f) = &e {
+                    self.stopper.stop(Stop::Fatal(f.to_string()));
+                }
+                let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
+                r.reason = Some(if e.is_fatal() {
+                    "aborted"
+                } else {
+                    "server_error"
+                });
+                r.http_status = e.status();
+                r.correlation_id = e.correlation_id().map(str::to_string);
+                r.message = format!("read failed: {e}");
+                self.send(r).await;
+            }
+        }
     }
 
     async fn plan_only(&mut self, seq: u64, row: Row, user: Option<User>) {
@@ -465,6 +505,18 @@ impl Dispatcher {
                 }
             }
         }
+        self.send(r).await;
+    }
+
+    /// Skip a row that may have been deferred: writes that landed before stay in
+    /// the undo file.
+    async fn skip_resumed(&mut self, seq: u64, row: Row, stop: &Stop, resume: Option<Progress>) {
+        let Some(progress) = resume else {
+            return self.skip(seq, row, stop).await;
+        };
+        let mut r = unfinished(&self.ctx, seq, &row, progress, Status::Skipped);
+        r.reason = Some(stop.reason());
+        r.message = "deferred by a long Retry-After and not retried: the run stopped".into();
         self.send(r).await;
     }
 

@@ -295,10 +295,33 @@ async fn a_fresh_token_that_is_rejected_too_is_fatal() {
         matches!(err, ApiError::Fatal(Fatal::TokenRejected { .. })),
         "{err:?}"
     );
+    // The credentials worked earlier in this run, so a refused fresh token may have
+    // been revoked: renew up to MAX_RENEWALS_PER_REQUEST times, then stop.
     assert_eq!(
         m.token_requests.load(Ordering::SeqCst) - before,
+        u64::from(genupdate::client::retry::MAX_RENEWALS_PER_REQUEST),
+        "a bounded number of renewals, then stop"
+    );
+}
+
+#[tokio::test]
+async fn tokens_that_never_worked_abort_after_one_renewal() {
+    let m = Arc::new(Mock::default());
+    // Issued by the login host but refused by the API from the start (another org).
+    m.reject_all.store(true, Ordering::SeqCst);
+    let mut cfg = ClientConfig::new(serve(m.clone()).await, creds("sandbox-secret"));
+    fast(&mut cfg);
+    cfg.rate_per_minute = Some(6000.0);
+    let c = Client::connect(cfg).await.unwrap();
+    let err = c.send(Request::get("/api/v2/anything")).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Fatal(Fatal::TokenRejected { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        m.token_requests.load(Ordering::SeqCst),
         2,
-        "two fresh tokens refused, then stop"
+        "the first token and one renewal, then stop"
     );
 }
 

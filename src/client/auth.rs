@@ -7,8 +7,10 @@
 //! the lock fetches it, and everyone queued behind finds generation `g + 1` already
 //! there and takes it without a request. Proactive renewal uses `try_lock`, so while
 //! one worker renews the others keep using the still-valid token instead of waiting.
-//! Whether a token has ever worked (`proven`) is what tells a revoked token from
-//! credentials that are wrong (see `retry::decide`).
+//! Whether a token of these credentials has ever worked in this run (`proven`) is
+//! what tells a revoked token from credentials that are wrong (see `retry::decide`):
+//! it is judged per run, not per token, because a token revoked mid-run can take the
+//! fresh one with it before any request has come back with it.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,7 +103,10 @@ impl Auth {
         let kind = match self.credentials {
             Credentials::AccessToken(_) => TokenKind::Fixed,
             Credentials::ClientCredentials { .. } => TokenKind::Renewable {
-                proven: self.proven.load(Ordering::Relaxed) >= c.generation,
+                // Any generation: once the credentials have worked, a fresh token that
+                // is refused too was revoked, not wrong (bounded per request by
+                // MAX_RENEWALS_PER_REQUEST).
+                proven: self.proven.load(Ordering::Relaxed) > 0,
             },
         };
         Token {

@@ -100,7 +100,8 @@ pub enum Transport {
 /// How a token was obtained, which decides what a 401 means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
-    /// Issued to our client credentials. `proven`: some request succeeded with it.
+    /// Issued to our client credentials. `proven`: some request of this run succeeded
+    /// with a token of these credentials (this one or an earlier one).
     Renewable { proven: bool },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: we cannot get another one.
     Fixed,
@@ -121,8 +122,6 @@ pub struct Ctx {
 
 /// Most 401 replays one request may make before giving up on the token.
 pub const MAX_RENEWALS_PER_REQUEST: u32 = 3;
-/// Fresh (never successful) tokens rejected in a row before the run stops.
-pub const FRESH_REJECTIONS: u32 = 2;
 
 /// What the send loop does next.
 #[derive(Clone, Debug, PartialEq)]
@@ -184,11 +183,9 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
         Seen::Response(Verdict::Conflict) => Step::Fail(Failure::Conflict),
         Seen::Response(Verdict::Unauthorized) => match ctx.token {
             TokenKind::Fixed => Step::Fail(Failure::TokenRejected),
-            // A token nobody has used successfully, rejected after this request renewed:
-            // the fresh token is refused too. One such refusal may be a revocation that
-            // hit the new token on its first use, so it takes two in a row to conclude
-            // that the credentials themselves are refused.
-            TokenKind::Renewable { proven: false } if ctx.renewals >= FRESH_REJECTIONS => {
+            // No token of these credentials has worked in this run, and the fresh one
+            // is refused too: the credentials are wrong (or belong to another org).
+            TokenKind::Renewable { proven: false } if ctx.renewals >= 1 => {
                 Step::Fail(Failure::TokenRejected)
             }
             _ if ctx.renewals >= MAX_RENEWALS_PER_REQUEST => Step::Fail(Failure::TokenRejected),
