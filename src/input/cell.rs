@@ -13,6 +13,14 @@
 //!   (name, title, department, username, preferredName, employerInfo.officialName,
 //!   .employeeId, .employeeType) must not start or end with whitespace: it would be
 //!   stored as written and show up as a difference on every later run.
+//! - Spreadsheet formulas (CSV injection): a cell that starts with `'` followed by
+//!   `=`, `+`, `-` or `@` is read without that one `'` (after further `'`s too:
+//!   `''=x` reads as `'=x`). That is how genupdate's report, failed-rows and undo
+//!   files neutralise formulas, so they can be fed back; a spreadsheet shows such a
+//!   cell as text. A text, username or email cell that starts with `=`, `+`, `-` or
+//!   `@` as written is an error that says how to escape it; a phone or SMS cell may
+//!   start with `+` (not `=`, `-`, `@`). Typed cells (ids, state, booleans, dates,
+//!   proficiencies) cannot start with those characters and say what they expect.
 //!
 //! The checks borrow from the cell and allocate only for messages, so the validation
 //! pass allocates nothing per valid cell.
@@ -127,6 +135,13 @@ pub(crate) fn check_cell_with<'a>(
             quote(raw)
         ));
     }
+    let value = match formula(value) {
+        Formula::Plain(v) | Formula::Escaped(v) => v,
+        Formula::Bare(c) if refuses_formula(kind, c) => {
+            return Err(formula_problem(name, raw, c, kind));
+        }
+        Formula::Bare(_) => value,
+    };
     let got = || quote(raw);
     match kind {
         Kind::Text => Ok(Parsed::Text(value)),
@@ -214,6 +229,65 @@ fn kind_of(column: &Column) -> Kind {
         Column::Contact(MediaType::Phone | MediaType::Sms, _) => Kind::Phone,
         Column::Skill(_) | Column::Language(_) => Kind::Proficiency,
     }
+}
+
+/// How a value stands to spreadsheet formulas (the module docs have the rule).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Formula<'a> {
+    /// Not a formula: the value as it is.
+    Plain(&'a str),
+    /// `'` then `'`s then `=`, `+`, `-` or `@`: the value without its first `'`.
+    Escaped(&'a str),
+    /// Starts with this `=`, `+`, `-` or `@` as written.
+    Bare(char),
+}
+
+/// Whether a spreadsheet runs a cell starting with `b` as a formula.
+pub(crate) fn starts_formula(b: u8) -> bool {
+    matches!(b, b'=' | b'+' | b'-' | b'@')
+}
+
+/// Classify `s` (see [`Formula`]).
+pub(crate) fn formula(s: &str) -> Formula<'_> {
+    let b = s.as_bytes();
+    match b.first() {
+        Some(&c) if starts_formula(c) => Formula::Bare(char::from(c)),
+        Some(b'\'')
+            if b.iter()
+                .find(|&&c| c != b'\'')
+                .is_some_and(|&c| starts_formula(c)) =>
+        {
+            // The first byte is ASCII, so 1 is a character boundary.
+            Formula::Escaped(&s[1..])
+        }
+        _ => Formula::Plain(s),
+    }
+}
+
+/// Whether a cell of `kind` starting with the formula character `c` is refused with
+/// the formula message. Typed kinds refuse it anyway, with their own message.
+fn refuses_formula(kind: Kind, c: char) -> bool {
+    match kind {
+        Kind::Text => true,
+        // `@x` is not an address either, and "nothing before the @" says why.
+        Kind::Email => c != '@',
+        Kind::Phone => c != '+',
+        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,
+    }
+}
+
+fn formula_problem(name: &str, raw: &str, c: char, kind: Kind) -> String {
+    let phone = if kind == Kind::Phone {
+        " (a phone number may start with +, but not with =, - or @)"
+    } else {
+        ""
+    };
+    format!(
+        "{name} {} starts with {c}{phone}: spreadsheets run a cell that starts with =, +, - \
+         or @ as a formula. If it is meant as text, write it with a leading ' ('{c}...), \
+         which genupdate removes",
+        quote(raw)
+    )
 }
 
 /// `s` without plain spaces at either end.

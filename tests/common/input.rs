@@ -2,7 +2,6 @@
 //! Helpers shared by the input tests: small files in a temporary directory, the
 //! library's validation, and the real binary.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
