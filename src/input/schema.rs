@@ -60,6 +60,13 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         scan.problems.push(super::validate::oversized(rec));
         return scan;
     }
+    if let Some(q) = rec.stray_quote {
+        scan.problems.push(Problem {
+            line,
+            column: None,
+            message: format!("header cell {} {}", q.field + 1, q.message()),
+        });
+    }
     let mut seen: HashMap<Column, usize> = HashMap::new();
     for (i, bytes) in rec.fields().enumerate() {
         let problem = |column: Option<&str>, message: String| Problem {

@@ -122,6 +122,23 @@ pub(crate) fn edge_whitespace(s: &str) -> Option<String> {
     }
 }
 
+/// `s` with every control or invisible character written as `\u{XXXX}`, for output
+/// that lands on a terminal.
+pub(crate) fn escape_invisible(s: &str) -> std::borrow::Cow<'_, str> {
+    if first_invisible(s).is_none() {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_invisible(c) {
+            let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// `s` in double quotes for messages: invisible characters and odd whitespace
 /// escaped as `\u{200B}`, and cut after 60 characters (a cell swallowed by an
 /// unbalanced quote can hold the rest of the file).
@@ -159,6 +176,15 @@ mod tests {
         assert_eq!(quote("x\u{200b}\u{a0}"), r#""x\u{200B}\u{00A0}""#);
         let long = "y".repeat(100);
         assert_eq!(quote(&long), format!("\"{}...\"", "y".repeat(60)));
+    }
+
+    #[test]
+    fn escape_invisible_leaves_text_and_escapes_controls() {
+        assert_eq!(escape_invisible("title é"), "title é");
+        assert_eq!(
+            escape_invisible("a\x1b[2J\u{202e}b"),
+            "a\\u{001B}[2J\\u{202E}b"
+        );
     }
 
     #[test]

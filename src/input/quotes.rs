@@ -1,0 +1,219 @@
+//! Stray double quotes, found in the raw bytes while `csv_core` parses them.
+//!
+//! `csv_core` is lenient where RFC 4180 is not: a quote inside an unquoted cell is
+//! kept as a character (`Team "Lead"`), text after a closing quote is appended
+//! (`"Team" Lead` reads as `Team Lead`, its quotes silently gone), and a quote left
+//! open at the end of the file ends the cell there. Each of these changes what the
+//! cell says without any error, so genupdate reports them instead: the file is
+//! almost always damaged, or hand-edited, and the fix is one the user must choose.
+//! Quotes that open a cell, close it, or are doubled inside it are fine.
+//!
+//! [`QuoteLint`] sees every byte `csv_core` consumes for one record, in order, and
+//! remembers the first stray quote and the cell it is in. A chunk without a quote
+//! outside a quoted cell costs one `memchr` and one comma count.
+
+/// What is wrong with a quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StrayKind {
+    /// A `"` in a cell that does not start with one.
+    InsideUnquoted,
+    /// Text between a closing `"` and the next comma or line end.
+    AfterClosing,
+    /// A quoted cell still open at the end of the file.
+    Unclosed,
+}
+
+/// The first stray quote of a record: its 0-based cell and what is wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StrayQuote {
+    pub field: usize,
+    pub kind: StrayKind,
+}
+
+impl StrayQuote {
+    /// The message, after the column's name (or `cell N`).
+    pub fn message(&self) -> &'static str {
+        match self.kind {
+            StrayKind::InsideUnquoted => {
+                "has a double quote inside a cell that does not start with one; a cell that \
+                 holds \" must be written in double quotes, each \" inside doubled, such as \
+                 \"Team \"\"Lead\"\"\""
+            }
+            StrayKind::AfterClosing => {
+                "has text after its closing double quote; a cell that holds \" must be \
+                 written in double quotes, each \" inside doubled, such as \"Team \"\"Lead\"\"\""
+            }
+            StrayKind::Unclosed => {
+                "opens a double quote that is never closed, so the rest of the file was read \
+                 into this cell; close the quote or remove it"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted cell: it closes the cell unless another `"` follows.
+    QuoteInQuoted,
+}
+
+/// Follows the quoting of one record at a time.
+#[derive(Debug, Default)]
+pub(crate) struct QuoteLint {
+    state: State,
+    field: usize,
+    found: Option<StrayQuote>,
+}
+
+impl QuoteLint {
+    /// The next bytes of the current record, as `csv_core` consumed them (line
+    /// terminators included).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        match self.state {
+            State::Quoted if !bytes.contains(&b'"') => return,
+            State::FieldStart | State::Unquoted if !bytes.contains(&b'"') => {
+                self.field += bytes.iter().filter(|&&b| b == b',').count();
+                self.state = if matches!(last, b',' | b'\n' | b'\r') {
+                    State::FieldStart
+                } else {
+                    State::Unquoted
+                };
+                return;
+            }
+            _ => {}
+        }
+        for &b in bytes {
+            self.step(b);
+        }
+    }
+
+    fn step(&mut self, b: u8) {
+        let mut flag = |kind| {
+            if self.found.is_none() {
+                self.found = Some(StrayQuote {
+                    field: self.field,
+                    kind,
+                });
+            }
+        };
+        self.state = match (self.state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (_, b',') => {
+                self.field += 1;
+                State::FieldStart
+            }
+            (_, b'\n' | b'\r') => State::FieldStart,
+            (State::FieldStart, b'"') | (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::Unquoted, b'"') => {
+                flag(StrayKind::InsideUnquoted);
+                State::Unquoted
+            }
+            (State::QuoteInQuoted, _) => {
+                flag(StrayKind::AfterClosing);
+                State::Unquoted
+            }
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+        };
+    }
+
+    /// The record is complete: its first stray quote, and a fresh start for the next.
+    pub fn finish(&mut self) -> Option<StrayQuote> {
+        if self.state == State::Quoted && self.found.is_none() {
+            self.found = Some(StrayQuote {
+                field: self.field,
+                kind: StrayKind::Unclosed,
+            });
+        }
+        let found = self.found.take();
+        *self = QuoteLint::default();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `data` (one record) in chunks of `n` bytes.
+    fn lint(data: &str, n: usize) -> Option<(usize, StrayKind)> {
+        let mut q = QuoteLint::default();
+        for chunk in data.as_bytes().chunks(n) {
+            q.feed(chunk);
+        }
+        q.finish().map(|s| (s.field, s.kind))
+    }
+
+    fn every_chunking(data: &str) -> Option<(usize, StrayKind)> {
+        let whole = lint(data, data.len().max(1));
+        for n in 1..data.len().max(1) {
+            assert_eq!(lint(data, n), whole, "{data:?} in chunks of {n}");
+        }
+        whole
+    }
+
+    #[test]
+    fn rfc_4180_quoting_is_fine() {
+        for ok in [
+            "a,b,c\n",
+            "\"a, b\",c\r\n",
+            "a,\"say \"\"hi\"\"\",c\n",
+            "\"two\nlines\",x",
+            "\"\",\"\"\"\"\n",
+            "",
+            "a,'quoted',c",
+        ] {
+            assert_eq!(every_chunking(ok), None, "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_cell_is_stray() {
+        assert_eq!(
+            every_chunking("id,Team \"Lead\",x\n"),
+            Some((1, StrayKind::InsideUnquoted))
+        );
+        assert_eq!(
+            every_chunking("a,b, \"c\"\n"),
+            Some((2, StrayKind::InsideUnquoted))
+        );
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_is_stray() {
+        assert_eq!(
+            every_chunking("id,\"Team\" Lead\n"),
+            Some((1, StrayKind::AfterClosing))
+        );
+    }
+
+    #[test]
+    fn a_quote_open_at_the_end_is_unclosed() {
+        assert_eq!(
+            every_chunking("id,x,\"Team Lead"),
+            Some((2, StrayKind::Unclosed))
+        );
+    }
+
+    #[test]
+    fn the_first_problem_wins_and_the_next_record_starts_clean() {
+        let mut q = QuoteLint::default();
+        q.feed(b"a\"b,\"c\"d,\"e");
+        assert_eq!(
+            q.finish(),
+            Some(StrayQuote {
+                field: 0,
+                kind: StrayKind::InsideUnquoted
+            })
+        );
+        q.feed(b"x,y\n");
+        assert_eq!(q.finish(), None);
+    }
+}
