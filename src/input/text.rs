@@ -74,17 +74,27 @@ pub(crate) fn invisible_problem(name: &str, s: &str) -> Option<String> {
     ))
 }
 
+/// Windows-1252 from 0x80 to 0x9F; `\0` where it has no character.
+const CP1252: [char; 32] = [
+    '€', '\0', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\0', 'Ž', '\0', '\0', '‘',
+    '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\0', 'ž', 'Ÿ',
+];
+
 /// `is not valid UTF-8: byte 0xE9 at byte 5 ...`, for a cell that failed to decode.
 pub(crate) fn invalid_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> String {
     let at = e.valid_up_to();
     let Some(&byte) = bytes.get(at) else {
         return "is not valid UTF-8; save the file as UTF-8".into();
     };
-    // Latin-1 and Windows-1252 agree on 0xA0-0xFF, the usual culprits (é, ü, ñ).
-    let guess = if byte >= 0xA0 {
-        format!(" (\"{}\" in Windows-1252 or Latin-1?)", char::from(byte))
-    } else {
-        String::new()
+    // Latin-1 and Windows-1252 agree on 0xA0-0xFF, the usual culprits (é, ü, ñ);
+    // 0x80-0x9F are Windows-1252's own (curly quotes, dashes, €).
+    let guess = match byte {
+        0xA0.. => format!(" (\"{}\" in Windows-1252 or Latin-1?)", char::from(byte)),
+        0x80..=0x9F => match CP1252[usize::from(byte - 0x80)] {
+            '\0' => String::new(),
+            c => format!(" (\"{c}\" in Windows-1252?)"),
+        },
+        _ => String::new(),
     };
     format!(
         "is not valid UTF-8: byte 0x{byte:02X} at byte {}{guess}; save the file as UTF-8 \
@@ -208,6 +218,12 @@ mod tests {
         assert!(
             invalid_utf8(&bytes, &err)
                 .starts_with("is not valid UTF-8: byte 0xE9 at byte 4 (\"\u{e9}\"")
+        );
+        let bytes = &b"\x93Lead\x94".to_vec();
+        let err = std::str::from_utf8(bytes).unwrap_err();
+        assert!(
+            invalid_utf8(bytes, &err)
+                .contains("byte 0x93 at byte 1 (\"\u{201c}\" in Windows-1252?)")
         );
     }
 }

@@ -166,6 +166,13 @@ impl RowChecker {
                 column: Some(self.names[i].clone()),
                 message,
             };
+            // Cells of unusable columns are not read: the header problem covers them.
+            let Some(column) = &self.columns[i] else {
+                continue;
+            };
+            if stray == Some(i) {
+                continue;
+            }
             let text = match whole.and_then(|w| w.get(rec.range(i))) {
                 Some(text) => text,
                 None => match std::str::from_utf8(rec.field(i)) {
@@ -180,12 +187,6 @@ impl RowChecker {
                     }
                 },
             };
-            let Some(column) = &self.columns[i] else {
-                continue;
-            };
-            if stray == Some(i) {
-                continue;
-            }
             if *column == Column::Id {
                 match check_id_with(text, scan) {
                     Ok(v) if Some(i) == self.id_index => match self.ids.insert(v, line) {
