@@ -61,6 +61,24 @@ enum State {
     QuoteInQuoted,
 }
 
+/// The position of the first `"` in `bytes`, eight bytes at a time.
+fn find_quote(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8])) ^ QUOTES;
+        // Non-zero when some byte of `word` is zero, that is some byte was a quote.
+        if word.wrapping_sub(LO) & !word & HI != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&c| c == b'"').map(|i| at + i)
+}
+
 /// Follows the quoting of one record at a time.
 #[derive(Debug, Default)]
 pub(crate) struct QuoteLint {
@@ -72,25 +90,38 @@ pub(crate) struct QuoteLint {
 impl QuoteLint {
     /// The next bytes of the current record, as `csv_core` consumed them (line
     /// terminators included).
-    pub fn feed(&mut self, bytes: &[u8]) {
-        let Some(&last) = bytes.last() else {
-            return;
-        };
-        match self.state {
-            State::Quoted if !bytes.contains(&b'"') => return,
-            State::FieldStart | State::Unquoted if !bytes.contains(&b'"') => {
-                self.field += bytes.iter().filter(|&&b| b == b',').count();
-                self.state = if matches!(last, b',' | b'\n' | b'\r') {
-                    State::FieldStart
-                } else {
-                    State::Unquoted
-                };
-                return;
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        // Jump from quote to quote: only quotes and the byte after them change what is
+        // allowed, and between them only commas (outside a quoted cell) are counted.
+        while let Some(&b) = bytes.first() {
+            match self.state {
+                State::Quoted => match find_quote(bytes) {
+                    None => return,
+                    Some(i) => {
+                        self.state = State::QuoteInQuoted;
+                        bytes = &bytes[i + 1..];
+                    }
+                },
+                State::FieldStart | State::Unquoted if b != b'"' => {
+                    let end = find_quote(bytes).unwrap_or(bytes.len());
+                    let run = &bytes[..end];
+                    let last = run.last().copied();
+                    // Outside quotes a line break ends the record: nothing after it
+                    // needs the count, and neither does anything after a problem.
+                    if self.found.is_none() && !matches!(last, Some(b'\n' | b'\r')) {
+                        self.field += run.iter().filter(|&&c| c == b',').count();
+                    }
+                    self.state = match last {
+                        Some(b',' | b'\n' | b'\r') => State::FieldStart,
+                        _ => State::Unquoted,
+                    };
+                    bytes = &bytes[end..];
+                }
+                _ => {
+                    self.step(b);
+                    bytes = &bytes[1..];
+                }
             }
-            _ => {}
-        }
-        for &b in bytes {
-            self.step(b);
         }
     }
 
@@ -200,6 +231,24 @@ mod tests {
             every_chunking("id,x,\"Team Lead"),
             Some((2, StrayKind::Unclosed))
         );
+    }
+
+    #[test]
+    fn find_quote_finds_the_first_quote_anywhere() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = vec![b'a'; len];
+                if at < len {
+                    v[at] = b'"';
+                    if at + 3 < len {
+                        v[at + 3] = b'"';
+                    }
+                }
+                let want = (at < len).then_some(at);
+                assert_eq!(find_quote(&v), want, "{len} {at}");
+            }
+        }
+        assert_eq!(find_quote(b"\xa2\xa2\xa2\xa2\xa2\xa2\xa2\xa2\""), Some(8));
     }
 
     #[test]
