@@ -378,7 +378,7 @@ impl Dispatcher {
     async fn abandon(&mut self) {
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        let left: Vec<(u64, (u64, String, Vec<String>))> = self.in_flight.drain().collect();
+        let left: Vec<_> = self.in_flight.drain().collect();
         for (seq, (line, id, raw)) in left {
             let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
             r.reason = Some("interrupted");

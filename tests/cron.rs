@@ -377,6 +377,7 @@ async fn the_json_summary_is_the_only_stdout_on_every_exit_path() {
         &["not-a-uuid,Json".to_string()],
     );
 
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
         (
             vec!["apply", s(&good), "--output", "json"],
