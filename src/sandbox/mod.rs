@@ -147,6 +147,15 @@ impl Sandbox {
 }
 
 /// `genupdate sandbox`: serve until Ctrl-C or SIGTERM.
+/// `println!` that carries on when stdout is closed (`genupdate sandbox | head -1`,
+/// or a script that stops reading once it has the URL): the sandbox keeps serving.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 pub async fn serve(args: SandboxArgs) -> Exit {
     let cfg = args.to_config();
     let port = cfg.port;
@@ -157,12 +166,15 @@ pub async fn serve(args: SandboxArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    // Listen for SIGTERM before saying where the sandbox is: whoever reads the URL
+    // may stop it at once.
+    let stop = Stop::listen();
     let url = sandbox.url();
-    println!("genupdate sandbox listening on {url}");
-    println!("  client id:     {}", cfg.client_id);
+    say!("genupdate sandbox listening on {url}");
+    say!("  client id:     {}", cfg.client_id);
     match args.client_secret {
-        None => println!("  client secret: {DEFAULT_CLIENT_SECRET}"),
-        Some(_) => println!("  client secret: (the value given with --client-secret)"),
+        None => say!("  client secret: {DEFAULT_CLIENT_SECRET}"),
+        Some(_) => say!("  client secret: (the value given with --client-secret)"),
     }
     let limit = if cfg.rate_limit == 0 {
         "off".to_string()
@@ -173,19 +185,19 @@ pub async fn serve(args: SandboxArgs) -> Exit {
             cfg.rate_window.as_secs()
         )
     };
-    println!(
+    say!(
         "  users: {} (seed {}), rate limit: {limit}, token lifetime: {} s",
         cfg.users,
         cfg.seed,
         cfg.token_ttl.as_secs()
     );
-    println!("  counters: GET {url}/sandbox/stats");
-    println!("export GENESYSCLOUD_REGION={url}");
-    println!("export GENESYSCLOUD_OAUTHCLIENT_ID={}", cfg.client_id);
+    say!("  counters: GET {url}/sandbox/stats");
+    say!("export GENESYSCLOUD_REGION={url}");
+    say!("export GENESYSCLOUD_OAUTHCLIENT_ID={}", cfg.client_id);
     if args.client_secret.is_none() {
-        println!("export GENESYSCLOUD_OAUTHCLIENT_SECRET={DEFAULT_CLIENT_SECRET}");
+        say!("export GENESYSCLOUD_OAUTHCLIENT_SECRET={DEFAULT_CLIENT_SECRET}");
     }
-    wait_for_signal().await;
+    stop.wait().await;
     let stats = sandbox.stats();
     eprintln!(
         "genupdate sandbox: stopping after {} requests ({} 429s, {} tokens issued)",
@@ -195,24 +207,29 @@ pub async fn serve(args: SandboxArgs) -> Exit {
     Exit::Success
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (registered when made) or Ctrl-C.
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Stop {
+    fn listen() -> Self {
+        Stop {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
