@@ -268,6 +268,8 @@ async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measure
 #[allow(clippy::zombie_processes)]
 async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     let started = Instant::now();
+    // Reaped by wait4(2) below, which std's Child cannot see.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(std::process::Stdio::null())
         .spawn()

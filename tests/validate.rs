@@ -219,8 +219,9 @@ fn an_unbalanced_quote_in_a_small_file_is_hinted_at() {
     assert_problem(
         &p,
         2,
-        Some("state"),
-        "a cell spans several lines, so a quote may be unbalanced",
+        Some("title"),
+        "title opens a double quote that is never closed, so the rest of the file was read \
+         into this cell",
     );
 }
 

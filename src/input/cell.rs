@@ -13,12 +13,24 @@
 //!   (name, title, department, username, preferredName, employerInfo.officialName,
 //!   .employeeId, .employeeType) must not start or end with whitespace: it would be
 //!   stored as written and show up as a difference on every later run.
+//! - Spreadsheet formulas (CSV injection): a cell that starts with `'` followed by
+//!   `=`, `+`, `-` or `@` is read without that one `'` (after further `'`s too:
+//!   `''=x` reads as `'=x`). That is how genupdate's report, failed-rows and undo
+//!   files neutralise formulas, so they can be fed back; a spreadsheet shows such a
+//!   cell as text. A text, username or email cell that starts with `=`, `+`, `-` or
+//!   `@` as written is an error that says how to escape it; a phone or SMS cell may
+//!   start with `+` (not `=`, `-`, `@`). Typed cells (ids, state, booleans, dates,
+//!   proficiencies) cannot start with those characters and say what they expect.
 //!
 //! The checks borrow from the cell and allocate only for messages, so the validation
 //! pass allocates nothing per valid cell.
 
 use super::text::{edge_whitespace, invisible_problem, quote};
 use super::{CLEAR_MARKER, Column, MediaType, ProfileField, UserState};
+
+mod syntax;
+pub(crate) use syntax::parse_uuid;
+use syntax::{DateError, check_date, check_email, check_phone, parse_proficiency};
 
 /// A checked cell, borrowing from the record.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,6 +139,13 @@ pub(crate) fn check_cell_with<'a>(
             quote(raw)
         ));
     }
+    let value = match formula(value) {
+        Formula::Plain(v) | Formula::Escaped(v) => v,
+        Formula::Bare(c) if refuses_formula(kind, c) => {
+            return Err(formula_problem(name, raw, c, kind));
+        }
+        Formula::Bare(_) => value,
+    };
     let got = || quote(raw);
     match kind {
         Kind::Text => Ok(Parsed::Text(value)),
@@ -216,6 +235,65 @@ fn kind_of(column: &Column) -> Kind {
     }
 }
 
+/// How a value stands to spreadsheet formulas (the module docs have the rule).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Formula<'a> {
+    /// Not a formula: the value as it is.
+    Plain(&'a str),
+    /// `'` then `'`s then `=`, `+`, `-` or `@`: the value without its first `'`.
+    Escaped(&'a str),
+    /// Starts with this `=`, `+`, `-` or `@` as written.
+    Bare(char),
+}
+
+/// Whether a spreadsheet runs a cell starting with `b` as a formula.
+pub(crate) fn starts_formula(b: u8) -> bool {
+    matches!(b, b'=' | b'+' | b'-' | b'@')
+}
+
+/// Classify `s` (see [`Formula`]).
+pub(crate) fn formula(s: &str) -> Formula<'_> {
+    let b = s.as_bytes();
+    match b.first() {
+        Some(&c) if starts_formula(c) => Formula::Bare(char::from(c)),
+        Some(b'\'')
+            if b.iter()
+                .find(|&&c| c != b'\'')
+                .is_some_and(|&c| starts_formula(c)) =>
+        {
+            // The first byte is ASCII, so 1 is a character boundary.
+            Formula::Escaped(&s[1..])
+        }
+        _ => Formula::Plain(s),
+    }
+}
+
+/// Whether a cell of `kind` starting with the formula character `c` is refused with
+/// the formula message. Typed kinds refuse it anyway, with their own message.
+fn refuses_formula(kind: Kind, c: char) -> bool {
+    match kind {
+        Kind::Text => true,
+        // `@x` is not an address either, and "nothing before the @" says why.
+        Kind::Email => c != '@',
+        Kind::Phone => c != '+',
+        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,
+    }
+}
+
+fn formula_problem(name: &str, raw: &str, c: char, kind: Kind) -> String {
+    let phone = if kind == Kind::Phone {
+        " (a phone number may start with +, but not with =, - or @)"
+    } else {
+        ""
+    };
+    format!(
+        "{name} {} starts with {c}{phone}: spreadsheets run a cell that starts with =, +, - \
+         or @ as a formula. If it is meant as text, write it with a leading ' ('{c}...), \
+         which genupdate removes",
+        quote(raw)
+    )
+}
+
 /// `s` without plain spaces at either end.
 fn trim_spaces(s: &str) -> &str {
     let b = s.as_bytes();
@@ -223,202 +301,6 @@ fn trim_spaces(s: &str) -> &str {
     let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
     // Both ends sit next to ASCII spaces, so on character boundaries.
     s.get(start..end).unwrap_or(s)
-}
-
-/// A UUID in the hyphenated 8-4-4-4-12 form, any case. Braced, URN and unhyphenated
-/// forms are refused: Genesys always writes ids hyphenated, and so should the file.
-pub(crate) fn parse_uuid(s: &str) -> Option<u128> {
-    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
-    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    // Hex digits to values, anything else to 0xFF; OR-ing them all finds a bad one.
-    const HEX: [u8; 256] = {
-        let mut t = [0xFF; 256];
-        let mut i = 0;
-        while i < 10 {
-            t[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            t[b'a' as usize + i] = 10 + i as u8;
-            t[b'A' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        t
-    };
-    let mut v: u128 = 0;
-    let mut bad = 0u8;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            continue;
-        }
-        let d = HEX[c as usize];
-        bad |= d;
-        v = (v << 4) | u128::from(d & 0x0F);
-    }
-    (bad & 0xF0 == 0).then_some(v)
-}
-
-enum DateError {
-    Format,
-    NoSuchDay,
-}
-
-fn check_date(s: &str) -> Result<(), DateError> {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if b.len() != 10
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !digits(0..4)
-        || !digits(5..7)
-        || !digits(8..10)
-    {
-        return Err(DateError::Format);
-    }
-    let num =
-        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
-    if !(1..=12).contains(&m) {
-        return Err(DateError::Format);
-    }
-    match chrono::NaiveDate::from_ymd_opt(y as i32, m, d) {
-        Some(_) => Ok(()),
-        None => Err(DateError::NoSuchDay),
-    }
-}
-
-/// A practical address syntax, not all of RFC 5322: one `@`; a local part of letters,
-/// digits and ``!#$%&'*+/=?^_`{|}~.-`` without leading, trailing or doubled dots; a
-/// domain of at least two dot-separated labels of letters, digits and inner hyphens.
-/// Non-ASCII letters are allowed (internationalised addresses). No quoted local
-/// parts, comments or IP literals: Genesys users never have them.
-fn check_email(s: &str) -> Result<(), &'static str> {
-    let Some((local, domain)) = s.split_once('@') else {
-        return Err("it has no @");
-    };
-    if domain.contains('@') {
-        return Err("it has more than one @");
-    }
-    if local.is_empty() {
-        return Err("nothing before the @");
-    }
-    if domain.is_empty() {
-        return Err("nothing after the @");
-    }
-    if s.len() > 254 || local.len() > 64 {
-        return Err("it is too long");
-    }
-    if s.contains(' ') {
-        return Err("it contains a space");
-    }
-    let local_ok = local.chars().all(|c| {
-        c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                '!' | '#'
-                    | '$'
-                    | '%'
-                    | '&'
-                    | '\''
-                    | '*'
-                    | '+'
-                    | '/'
-                    | '='
-                    | '?'
-                    | '^'
-                    | '_'
-                    | '`'
-                    | '{'
-                    | '|'
-                    | '}'
-                    | '~'
-                    | '.'
-                    | '-'
-            )
-            || (!c.is_ascii() && c.is_alphanumeric())
-    });
-    if !local_ok {
-        return Err("a character before the @ is not allowed");
-    }
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-        return Err("dots before the @ must be single and inside");
-    }
-    let mut labels = 0;
-    let mut tld = "";
-    for label in domain.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err("the domain has an empty part");
-        }
-        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
-            return Err("the domain may hold only letters, digits, hyphens and dots");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("a part of the domain starts or ends with a hyphen");
-        }
-        labels += 1;
-        tld = label;
-    }
-    if labels < 2 {
-        return Err("the domain has no dot");
-    }
-    if tld.bytes().all(|c| c.is_ascii_digit()) {
-        return Err("the domain ends in a number");
-    }
-    Ok(())
-}
-
-/// A plausible phone number, as people write them: digits with optional spaces,
-/// dashes, dots and parentheses, an optional leading `+`, 3 to 20 digits (short
-/// internal numbers to international ones with a dialling prefix). Letters, so also
-/// extensions such as `x123`, are refused. The value is kept as written; Genesys
-/// stores the address as given.
-fn check_phone(s: &str) -> Result<(), &'static str> {
-    let mut digits = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '0'..='9' => digits += 1,
-            ' ' | '-' | '.' | '(' | ')' => {}
-            '+' if i == 0 => {}
-            '+' => return Err("a + may only come first"),
-            c if c.is_alphabetic() => return Err("letters are not allowed"),
-            _ => return Err("only digits, +, spaces, dashes, dots and parentheses are allowed"),
-        }
-    }
-    match digits {
-        0..=2 => Err("it has fewer than 3 digits"),
-        3..=20 => Ok(()),
-        _ => Err("it has more than 20 digits"),
-    }
-}
-
-/// `D+` or `D+.D+`, from 0 to 5. No sign, exponent, `NaN` or `inf`: the syntax check
-/// runs before `f64` parsing. The error is a hint to append to the message.
-fn parse_proficiency(s: &str) -> Result<f64, &'static str> {
-    let b = s.as_bytes();
-    let int_end = b
-        .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(b.len());
-    let frac_ok = match &b[int_end..] {
-        [] => true,
-        [b'.', rest @ ..] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
-        [b',', rest @ ..]
-            if int_end > 0 && !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) =>
-        {
-            return Err("; use a dot as the decimal separator");
-        }
-        _ => false,
-    };
-    if int_end == 0 || !frac_ok {
-        return Err("");
-    }
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=5.0).contains(&v) => Ok(v),
-        _ => Err(""),
-    }
 }
 
 #[cfg(test)]

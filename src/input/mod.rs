@@ -8,6 +8,7 @@
 
 mod cell;
 mod ids;
+mod quotes;
 mod reader;
 mod record;
 mod schema;
@@ -248,10 +249,19 @@ pub struct Problem {
 
 impl Problem {
     /// `FILE:LINE:COLUMN: message` (or `FILE:LINE: message` without a column).
+    ///
+    /// Control and invisible characters in the column name or message (a header cell
+    /// such as `title\x1b[2J`) are written as `\u{XXXX}`, so a hostile file cannot
+    /// move the cursor, recolour or reorder what the terminal shows.
     pub fn render(&self, file: &str) -> String {
+        let message = text::escape_invisible(&self.message);
         match &self.column {
-            Some(col) => format!("{file}:{}:{col}: {}", self.line, self.message),
-            None => format!("{file}:{}: {}", self.line, self.message),
+            Some(col) => format!(
+                "{file}:{}:{}: {message}",
+                self.line,
+                text::escape_invisible(col)
+            ),
+            None => format!("{file}:{}: {message}", self.line),
         }
     }
 }

@@ -18,6 +18,8 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use super::quotes::{QuoteLint, StrayQuote};
+
 /// Reads records one at a time, reusing its buffers.
 pub(crate) struct Records<R> {
     src: BufReader<R>,
@@ -29,6 +31,7 @@ pub(crate) struct Records<R> {
     line: u64,
     /// The last record ended with a CR that `csv_core` consumed without counting.
     ended_with_cr: bool,
+    quotes: QuoteLint,
     started: bool,
     done: bool,
 }
@@ -43,6 +46,8 @@ pub(crate) struct Record<'a> {
     pub line: u64,
     /// Over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`]: no fields are kept (`len()` is 0).
     pub oversized: bool,
+    /// The first double quote that RFC 4180 does not allow where it is.
+    pub stray_quote: Option<StrayQuote>,
     /// All field bytes, concatenated (to check UTF-8 once per record).
     pub bytes: &'a [u8],
     ends: &'a [usize],
@@ -86,6 +91,7 @@ impl<R: Read> Records<R> {
             ends: vec![0; 64],
             line: 1,
             ended_with_cr: false,
+            quotes: QuoteLint::default(),
             started: false,
             done: false,
         }
@@ -101,6 +107,11 @@ impl<R: Read> Records<R> {
                 Some(
                     "the file is UTF-16 (it starts with a UTF-16 byte-order mark); \
                  save it as UTF-8 (in Excel: \"CSV UTF-8\")",
+                )
+            } else if head.len() >= 2 && (head[0] == 0) != (head[1] == 0) {
+                Some(
+                    "the file looks like UTF-16 without a byte-order mark (a NUL byte next \
+                 to each letter); save it as UTF-8 (in Excel: \"CSV UTF-8\")",
                 )
             } else if head.starts_with(b"PK\x03\x04") {
                 Some(
@@ -142,6 +153,7 @@ impl<R: Read> Records<R> {
                 (&mut self.fields[nout..], &mut self.ends[nend..])
             };
             let (res, nin, o, e) = self.core.read_record(input, out, ends);
+            self.quotes.feed(&input[..nin]);
             self.src.consume(nin);
             nout += o;
             nend += e;
@@ -183,6 +195,7 @@ impl<R: Read> Records<R> {
                     return Ok(Some(Record {
                         line,
                         oversized,
+                        stray_quote: self.quotes.finish(),
                         bytes: &self.fields[..nout],
                         ends: &self.ends[..nend],
                     }));

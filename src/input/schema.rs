@@ -60,7 +60,15 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         scan.problems.push(super::validate::oversized(rec));
         return scan;
     }
+    if let Some(q) = rec.stray_quote {
+        scan.problems.push(Problem {
+            line,
+            column: None,
+            message: format!("header cell {} {}", q.field + 1, q.message()),
+        });
+    }
     let mut seen: HashMap<Column, usize> = HashMap::new();
+    let mut listed_at = None;
     for (i, bytes) in rec.fields().enumerate() {
         let problem = |column: Option<&str>, message: String| Problem {
             line,
@@ -90,6 +98,17 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         let column = match classify(name) {
             Ok(column) => column,
             Err(msg) => {
+                // The list of known columns once, not once per unknown column.
+                let msg = match (msg.split_once(COLUMNS_ARE), listed_at) {
+                    (Some((head, _)), Some(at)) => {
+                        format!("{head} (header cell {at} lists the columns genupdate knows)")
+                    }
+                    (Some(_), None) => {
+                        listed_at = Some(i + 1);
+                        msg
+                    }
+                    (None, _) => msg,
+                };
                 scan.problems.push(problem(Some(name), msg));
                 scan.columns.push(None);
                 continue;
@@ -237,6 +256,9 @@ fn near_contact_type(s: &str) -> Option<ContactType> {
         .map(|(_, t)| t)
 }
 
+/// Where the list of known columns starts in an unknown-column message.
+const COLUMNS_ARE: &str = ": the columns are ";
+
 fn unknown_column(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if let Some(p) = PREFIXES
@@ -262,7 +284,7 @@ fn unknown_column(name: &str) -> String {
             quote(&s)
         ),
         None => format!(
-            "unknown column {}: the columns are id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
+            "unknown column {}{COLUMNS_ARE}id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
              skill:NAME and language:NAME (see the README, \"CSV format\")",
             quote(name),
             ProfileField::ALL.map(|f| f.header()).join(", ")

@@ -74,17 +74,27 @@ pub(crate) fn invisible_problem(name: &str, s: &str) -> Option<String> {
     ))
 }
 
+/// Windows-1252 from 0x80 to 0x9F; `\0` where it has no character.
+const CP1252: [char; 32] = [
+    '€', '\0', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\0', 'Ž', '\0', '\0', '‘',
+    '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\0', 'ž', 'Ÿ',
+];
+
 /// `is not valid UTF-8: byte 0xE9 at byte 5 ...`, for a cell that failed to decode.
 pub(crate) fn invalid_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> String {
     let at = e.valid_up_to();
     let Some(&byte) = bytes.get(at) else {
         return "is not valid UTF-8; save the file as UTF-8".into();
     };
-    // Latin-1 and Windows-1252 agree on 0xA0-0xFF, the usual culprits (é, ü, ñ).
-    let guess = if byte >= 0xA0 {
-        format!(" (\"{}\" in Windows-1252 or Latin-1?)", char::from(byte))
-    } else {
-        String::new()
+    // Latin-1 and Windows-1252 agree on 0xA0-0xFF, the usual culprits (é, ü, ñ);
+    // 0x80-0x9F are Windows-1252's own (curly quotes, dashes, €).
+    let guess = match byte {
+        0xA0.. => format!(" (\"{}\" in Windows-1252 or Latin-1?)", char::from(byte)),
+        0x80..=0x9F => match CP1252[usize::from(byte - 0x80)] {
+            '\0' => String::new(),
+            c => format!(" (\"{c}\" in Windows-1252?)"),
+        },
+        _ => String::new(),
     };
     format!(
         "is not valid UTF-8: byte 0x{byte:02X} at byte {}{guess}; save the file as UTF-8 \
@@ -120,6 +130,23 @@ pub(crate) fn edge_whitespace(s: &str) -> Option<String> {
             describe(t, "trailing")
         )),
     }
+}
+
+/// `s` with every control or invisible character written as `\u{XXXX}`, for output
+/// that lands on a terminal.
+pub(crate) fn escape_invisible(s: &str) -> std::borrow::Cow<'_, str> {
+    if first_invisible(s).is_none() {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_invisible(c) {
+            let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// `s` in double quotes for messages: invisible characters and odd whitespace
@@ -162,6 +189,15 @@ mod tests {
     }
 
     #[test]
+    fn escape_invisible_leaves_text_and_escapes_controls() {
+        assert_eq!(escape_invisible("title é"), "title é");
+        assert_eq!(
+            escape_invisible("a\x1b[2J\u{202e}b"),
+            "a\\u{001B}[2J\\u{202E}b"
+        );
+    }
+
+    #[test]
     fn edge_whitespace_names_each_end() {
         assert_eq!(edge_whitespace("a"), None);
         assert_eq!(edge_whitespace(" a").as_deref(), Some("a leading space"));
@@ -182,6 +218,12 @@ mod tests {
         assert!(
             invalid_utf8(&bytes, &err)
                 .starts_with("is not valid UTF-8: byte 0xE9 at byte 4 (\"\u{e9}\"")
+        );
+        let bytes = &b"\x93Lead\x94".to_vec();
+        let err = std::str::from_utf8(bytes).unwrap_err();
+        assert!(
+            invalid_utf8(bytes, &err)
+                .contains("byte 0x93 at byte 1 (\"\u{201c}\" in Windows-1252?)")
         );
     }
 }

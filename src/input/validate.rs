@@ -21,6 +21,7 @@ use std::path::Path;
 
 use super::cell::{Parsed, check_cell_with, check_id_with};
 use super::ids::IdSet;
+use super::quotes::StrayKind;
 use super::reader::{Start, start};
 use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
@@ -67,6 +68,8 @@ pub fn validate_path_with(
     };
     scan.problems.drain(..).for_each(&mut on_problem);
     let header_line = scan.line;
+    // An oversized header has no columns: every row would be "ragged", which is noise.
+    let judge_rows = !scan.columns.is_empty();
     let mut checker = RowChecker::new(scan.names, scan.columns, scan.id_index);
     let mut problems = Vec::new();
     let mut rows = 0u64;
@@ -77,7 +80,9 @@ pub fn validate_path_with(
         })?;
         let Some(rec) = rec else { break };
         rows += 1;
-        checker.check(&rec, &mut problems, |_, _| {});
+        if judge_rows {
+            checker.check(&rec, &mut problems, |_, _| {});
+        }
         problems.drain(..).for_each(&mut on_problem);
     }
     if rows == 0 {
@@ -128,6 +133,24 @@ impl RowChecker {
             problems.push(oversized(rec));
             return None;
         }
+        // A cell with a stray quote does not say what it seems to: reported, not judged.
+        let stray = rec.stray_quote.map(|q| q.field);
+        if let Some(q) = rec.stray_quote {
+            let (column, name) = match self.names.get(q.field) {
+                Some(name) => (Some(name.clone()), name.clone()),
+                None => (None, format!("cell {}", q.field + 1)),
+            };
+            let message = format!("{name} {}", q.message());
+            problems.push(Problem {
+                line,
+                column,
+                message,
+            });
+            if q.kind == StrayKind::Unclosed {
+                // The rest of the file is in that cell: nothing else here means anything.
+                return None;
+            }
+        }
         if rec.len() != self.columns.len() {
             problems.push(self.ragged(rec));
             return None;
@@ -143,6 +166,13 @@ impl RowChecker {
                 column: Some(self.names[i].clone()),
                 message,
             };
+            // Cells of unusable columns are not read: the header problem covers them.
+            let Some(column) = &self.columns[i] else {
+                continue;
+            };
+            if stray == Some(i) {
+                continue;
+            }
             let text = match whole.and_then(|w| w.get(rec.range(i))) {
                 Some(text) => text,
                 None => match std::str::from_utf8(rec.field(i)) {
@@ -156,9 +186,6 @@ impl RowChecker {
                         continue;
                     }
                 },
-            };
-            let Some(column) = &self.columns[i] else {
-                continue;
             };
             if *column == Column::Id {
                 match check_id_with(text, scan) {
@@ -223,12 +250,27 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
     Problem {
         line: rec.line,
         column: None,
-        message: format!(
-            "this record runs over {} MiB or {} cells: a quote is probably unbalanced, \
-             so everything after it was read as one cell",
-            MAX_RECORD_BYTES >> 20,
-            MAX_FIELDS
-        ),
+        message: {
+            let size = format!(
+                "this record runs over {} MiB or {} cells",
+                MAX_RECORD_BYTES >> 20,
+                MAX_FIELDS
+            );
+            match rec.stray_quote {
+                Some(q) if q.kind == StrayKind::Unclosed => format!(
+                    "{size}: a quote is probably unbalanced: the double quote that opens cell \
+                     {} is never closed, so the rest of the file was read as one cell",
+                    q.field + 1
+                ),
+                Some(q) => format!(
+                    "{size}: a quote is probably unbalanced (cell {} {}), so many lines were \
+                     read as one cell",
+                    q.field + 1,
+                    q.message()
+                ),
+                None => format!("{size}, far more than a user row holds; shorten it"),
+            }
+        },
     }
 }
 

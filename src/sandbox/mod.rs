@@ -157,6 +157,9 @@ pub async fn serve(args: SandboxArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    // Listen for SIGTERM before saying where the sandbox is: whoever reads the URL
+    // may stop it at once.
+    let stop = Stop::listen();
     let url = sandbox.url();
     let mut banner = format!("genupdate sandbox listening on {url}\n");
     banner += &format!("  client id:     {}\n", cfg.client_id);
@@ -191,7 +194,7 @@ pub async fn serve(args: SandboxArgs) -> Exit {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
     }
-    wait_for_signal().await;
+    stop.wait().await;
     let stats = sandbox.stats();
     eprintln!(
         "genupdate sandbox: stopping after {} requests ({} 429s, {} tokens issued)",
@@ -201,24 +204,29 @@ pub async fn serve(args: SandboxArgs) -> Exit {
     Exit::Success
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (registered when made) or Ctrl-C.
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Stop {
+    fn listen() -> Self {
+        Stop {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

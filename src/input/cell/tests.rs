@@ -265,3 +265,117 @@ fn invisible_and_control_characters_are_named() {
     let err = profile(ProfileField::State, "active\t").unwrap_err();
     assert!(err.contains("U+0009 (tab)"), "{err}");
 }
+
+#[test]
+fn formula_classifies_bare_escaped_and_plain_values() {
+    assert_eq!(formula("=1+2"), Formula::Bare('='));
+    assert_eq!(formula("@SUM(A1)"), Formula::Bare('@'));
+    assert_eq!(formula("'+1212"), Formula::Escaped("+1212"));
+    assert_eq!(formula("''=x"), Formula::Escaped("'=x"));
+    for plain in ["", "'", "''", "'Tis", "O'Neil", "'#CLEAR", "a=b", "' =x"] {
+        assert_eq!(formula(plain), Formula::Plain(plain), "{plain:?}");
+    }
+}
+
+#[test]
+fn an_escaped_formula_is_read_without_its_quote() {
+    let title = "'=HYPERLINK(\"http://x\",\"y\")";
+    assert_eq!(
+        profile(ProfileField::Title, title),
+        Ok(Parsed::Text("=HYPERLINK(\"http://x\",\"y\")"))
+    );
+    assert_eq!(
+        profile(ProfileField::Department, "'-"),
+        Ok(Parsed::Text("-"))
+    );
+    assert_eq!(profile(ProfileField::Name, "''@x"), Ok(Parsed::Text("'@x")));
+    assert_eq!(
+        profile(ProfileField::Name, "'Tis"),
+        Ok(Parsed::Text("'Tis"))
+    );
+    let phone = Column::Contact(MediaType::Phone, ContactType::Work);
+    assert_eq!(
+        check(phone.clone(), "'+12125558832"),
+        Ok(Parsed::Text("+12125558832"))
+    );
+    assert_eq!(check(phone, " '+1 212 "), Ok(Parsed::Text("+1 212")));
+    assert_eq!(
+        profile(ProfileField::Email, "'=x@example.com"),
+        Ok(Parsed::Text("=x@example.com"))
+    );
+    // Still checked after the quote is gone.
+    let err = profile(ProfileField::Title, "'=x ").unwrap_err();
+    assert!(err.contains("trailing space"), "{err}");
+    let err = skill("'-1").unwrap_err();
+    assert!(err.contains("must be a proficiency from 0 to 5"), "{err}");
+}
+
+#[test]
+fn text_and_email_cells_that_start_like_a_formula_are_refused() {
+    let fields = [
+        ProfileField::Name,
+        ProfileField::Title,
+        ProfileField::Department,
+        ProfileField::Username,
+        ProfileField::PreferredName,
+        ProfileField::OfficialName,
+        ProfileField::EmployeeId,
+        ProfileField::EmployeeType,
+        ProfileField::Email,
+    ];
+    for f in fields {
+        for bad in [
+            "=HYPERLINK(\"x\")",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1)",
+        ] {
+            if f == ProfileField::Email && bad.starts_with('@') {
+                let err = profile(f, bad).unwrap_err();
+                assert!(err.contains("nothing before the @"), "{err}");
+                continue;
+            }
+            let err = profile(f, bad).unwrap_err();
+            let c = &bad[..1];
+            assert!(
+                err.starts_with(&format!("{} {} starts with {c}:", f.header(), quote(bad))),
+                "{err}"
+            );
+            assert!(err.contains("spreadsheets run a cell"), "{err}");
+            assert!(err.contains(&format!("leading ' ('{c}...)")), "{err}");
+        }
+    }
+    // Valid addresses by RFC 5322, refused here: a spreadsheet would run them.
+    for bad in ["=x@example.com", "+x@example.com", "-x@example.com"] {
+        let err = check(Column::Contact(MediaType::Email, ContactType::Work), bad).unwrap_err();
+        assert!(err.contains("spreadsheets run a cell"), "{err}");
+    }
+}
+
+#[test]
+fn phone_cells_may_start_with_plus_only() {
+    let sms = || Column::Contact(MediaType::Sms, ContactType::Mobile);
+    assert_eq!(check(sms(), "+15551234"), Ok(Parsed::Text("+15551234")));
+    for bad in ["-5551234", "=5551234", "@5551234"] {
+        let err = check(sms(), bad).unwrap_err();
+        assert!(
+            err.contains("a phone number may start with +, but not with =, - or @"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn typed_cells_keep_their_own_message_for_formula_starters() {
+    let err = skill("-1").unwrap_err();
+    assert!(
+        err.starts_with("skill:Billing must be a proficiency"),
+        "{err}"
+    );
+    let err = profile(ProfileField::AcdAutoAnswer, "=TRUE()").unwrap_err();
+    assert!(err.contains("must be true or false"), "{err}");
+    let err = profile(ProfileField::Manager, "@x").unwrap_err();
+    assert!(err.contains("manager's user id"), "{err}");
+    let err = profile(ProfileField::DateHire, "+2024-01-01").unwrap_err();
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+}

@@ -200,3 +200,14 @@ fn distance_counts_a_swap_as_one_edit() {
     assert_eq!(distance("", "abc"), 3);
     assert_eq!(distance("kitten", "sitting"), 3);
 }
+
+#[test]
+fn the_known_columns_are_listed_once() {
+    let m = messages("id,colour,flavour,Email");
+    assert!(m[0].contains(": the columns are id, name,"), "{}", m[0]);
+    assert_eq!(
+        m[1],
+        "unknown column \"flavour\" (header cell 2 lists the columns genupdate knows)"
+    );
+    assert!(m[2].ends_with("did you mean \"email\"?"), "{}", m[2]);
+}
