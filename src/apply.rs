@@ -110,9 +110,15 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         )
     };
 
-    // 1. The whole file validates before anything else happens.
-    let validation = match input::validate_path(&args.file) {
-        Ok(v) => v,
+    // 1. The whole file validates before anything else happens. Problems stream to
+    // stderr as they are found, so a file of bad rows costs no memory.
+    let mut problems = 0u64;
+    let row_count = input::validate_path_with(&args.file, |p| {
+        problems += 1;
+        eprintln!("{}", p.render(&file));
+    });
+    let row_count = match row_count {
+        Ok(n) => n,
         Err(input::InputError::Header { problems, .. }) => {
             for p in &problems {
                 eprintln!("{}", p.render(&file));
@@ -124,15 +130,11 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         }
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
-    if !validation.problems.is_empty() {
-        for p in &validation.problems {
-            eprintln!("{}", p.render(&file));
-        }
-        let n = validation.problems.len();
+    if problems > 0 {
         return early(
             ExitReason::InvalidInput,
             format!(
-                "{file}: {n} problem(s); nothing was sent. Fix them (genupdate validate {file}) and run again."
+                "{file}: {problems} problem(s); nothing was sent. Fix them (genupdate validate {file}) and run again."
             ),
         );
     }
@@ -202,7 +204,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     };
 
     if let Some(deadline) = deadline {
-        warn_if_deadline_too_close(validation.rows, client.rate_per_minute(), deadline);
+        warn_if_deadline_too_close(row_count, client.rate_per_minute(), deadline);
     }
 
     // 6. The rows.
@@ -233,7 +235,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         max_error_rate: args.max_error_rate,
         deadline,
         grace: GRACE,
-        total_rows: validation.rows,
+        total_rows: row_count,
         progress_bar: terminal && !ui.quiet,
         progress_lines: !terminal && !ui.quiet,
         print_plan: args.dry_run && !json,
@@ -248,7 +250,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
 
     let mut summary = Summary::early(&file, ExitReason::Completed, None);
     summary.dry_run = args.dry_run;
-    summary.rows = validation.rows;
+    summary.rows = row_count;
     summary.report = args.report.as_ref().map(|p| p.display().to_string());
     summary.failed_rows = args.failed.as_ref().map(|p| p.display().to_string());
     summary.undo = args.undo.as_ref().map(|p| p.display().to_string());

@@ -243,12 +243,18 @@ fn open_csv(path: &Path) -> io::Result<CsvOut> {
 }
 
 /// Prefix a cell that a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR)
-/// with `'`, the spreadsheet's own text marker. genupdate's reader removes that
-/// prefix again, so a neutralised failed-rows or undo file can be applied as it is.
+/// with `'`, the spreadsheet's own text marker. genupdate's reader removes one such
+/// `'` again, so a neutralised failed-rows or undo file can be applied as it is; a
+/// value that itself starts with `'` before a formula character gets one more, so it
+/// survives the round trip.
 pub fn neutralise(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
+    let after_quotes = cell.trim_start_matches('\'');
+    let formula = matches!(after_quotes.chars().next(), Some('=' | '+' | '-' | '@'));
+    let control = matches!(cell.chars().next(), Some('\t' | '\r'));
+    if formula || control {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
     }
 }
 
@@ -275,6 +281,9 @@ mod tests {
         assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralise("-2"), "'-2");
         assert_eq!(neutralise("Agent"), "Agent");
+        // Regression: a stored value "'=x" was written unchanged and read back as "=x".
+        assert_eq!(neutralise("'=x"), "''=x");
+        assert_eq!(neutralise("'quoted"), "'quoted");
         assert_eq!(neutralise(""), "");
     }
 
