@@ -217,13 +217,11 @@ fn a_401_renews_once_and_a_rejected_fresh_token_is_fatal() {
     let table = [
         (TokenKind::Renewable { proven: true }, 0, Step::Renew),
         (TokenKind::Renewable { proven: false }, 0, Step::Renew),
-        // This request renewed and the new, never-successful token is refused too:
-        // perhaps revoked on first use, so one more renewal...
-        (TokenKind::Renewable { proven: false }, 1, Step::Renew),
-        // ...and a second fresh token refused means the credentials are.
+        // No token of these credentials has worked in this run (a revocation of a
+        // token that did work keeps `proven`), and the fresh one is refused too.
         (
             TokenKind::Renewable { proven: false },
-            2,
+            1,
             Step::Fail(Failure::TokenRejected),
         ),
         // A token that worked for others and was then revoked: renew again.
