@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::client::ApiError;
 use crate::execute::{EXPAND, MAX_DEFERRALS, Progress, RowContext, RowEnd, apply_row, unfinished};
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
@@ -143,7 +144,7 @@ pub async fn run(
 ) -> std::io::Result<RunOutcome> {
     let watchers = spawn_watchers(&stopper, &cfg);
 
-    let (row_tx, mut row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
+    let (row_tx, row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
     let reader = tokio::task::spawn_blocking(move || {
         for item in rows {
             if row_tx.blocking_send(item).is_err() {
@@ -173,35 +174,20 @@ pub async fn run(
         deferrals: HashMap::new(),
         seq: 0,
     };
-    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
-    loop {
-        let mut items = Vec::with_capacity(BATCH);
-        while items.len() < BATCH {
-            let room = BATCH - items.len();
-            if row_rx.recv_many(&mut items, room).await == 0 {
-                break;
-            }
-        }
-        if items.is_empty() {
-            break;
-        }
-        for item in items {
-            match item {
-                Ok(row) => batch.push(row),
-                Err(problems) => {
-                    let first = problems
-                        .first()
-                        .map(|p| p.render("input"))
-                        .unwrap_or_default();
-                    d.stopper.stop(Stop::Fatal(format!(
-                        "the input file changed during the run: {first}"
-                    )));
-                }
-            }
-        }
-        d.dispatch(std::mem::take(&mut batch)).await;
+    // Bulk reads run ahead of the workers (one batch queued, one being read), so the
+    // read of the next hundred users overlaps the writes of the current ones instead
+    // of leaving the pace idle between batches.
+    let (batch_tx, mut batch_rx) = mpsc::channel::<ReadBatch>(1);
+    let prefetch = tokio::spawn(read_batches(
+        row_rx,
+        batch_tx,
+        d.ctx.clone(),
+        stopper.clone(),
+    ));
+    while let Some((rows, users)) = batch_rx.recv().await {
+        d.dispatch(rows, users).await;
     }
-    drop(row_rx);
+    let _ = prefetch.await;
     let _ = reader.await;
     d.drain().await;
     d.run_deferred().await;
@@ -233,17 +219,17 @@ struct Dispatcher {
 
 impl Dispatcher {
     /// One batch: a bulk read, then a worker per row.
-    async fn dispatch(&mut self, rows: Vec<Row>) {
+    async fn dispatch(&mut self, rows: Vec<Row>, read: Option<Result<Vec<User>, ApiError>>) {
         let first_seq = self.seq;
         self.seq += rows.len() as u64;
-        if let Some(stop) = self.stopper.get() {
+        let (Some(read), None) = (read, self.stopper.get()) else {
+            let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
             for (i, row) in rows.into_iter().enumerate() {
                 self.skip(first_seq + i as u64, row, &stop).await;
             }
             return;
-        }
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let users = match self.ctx.client.get_users(&ids, EXPAND).await {
+        };
+        let users = match read {
             Ok(users) => users,
             Err(crate::client::ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
@@ -546,6 +532,54 @@ fn show(v: &str) -> String {
         "(empty)".into()
     } else {
         format!("{v:?}")
+    }
+}
+
+/// A batch of rows and the bulk read of their users (`None`: not read, the run stopped).
+type ReadBatch = (Vec<Row>, Option<Result<Vec<User>, ApiError>>);
+
+/// Take rows 100 at a time and read their users in one request each.
+async fn read_batches(
+    mut rows: mpsc::Receiver<Result<Row, Vec<Problem>>>,
+    out: mpsc::Sender<ReadBatch>,
+    ctx: Arc<RowContext>,
+    stopper: Stopper,
+) {
+    loop {
+        let mut items = Vec::with_capacity(BATCH);
+        while items.len() < BATCH {
+            let room = BATCH - items.len();
+            if rows.recv_many(&mut items, room).await == 0 {
+                break;
+            }
+        }
+        if items.is_empty() {
+            return;
+        }
+        let mut batch = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Ok(row) => batch.push(row),
+                Err(problems) => {
+                    let first = problems
+                        .first()
+                        .map(|p| p.render("input"))
+                        .unwrap_or_default();
+                    stopper.stop(Stop::Fatal(format!(
+                        "the input file changed during the run: {first}"
+                    )));
+                }
+            }
+        }
+        let read = if stopper.get().is_some() || batch.is_empty() {
+            None
+        } else {
+            let ids: Vec<String> = batch.iter().map(|r| r.id.clone()).collect();
+            Some(ctx.client.get_users(&ids, EXPAND).await)
+        };
+        if out.send((batch, read)).await.is_err() {
+            return;
+        }
     }
 }
 
