@@ -47,7 +47,9 @@ fn main() {
         .expect("tokio runtime");
     match mode {
         "memory" => rt.block_on(memory()),
-        "quick" => rt.block_on(table(&SCENARIOS[..1])),
+        "quick" | "1k" => rt.block_on(table(&SCENARIOS[..1])),
+        "10k" => rt.block_on(table(&SCENARIOS[1..2])),
+        "100k" => rt.block_on(table(&SCENARIOS[2..])),
         "pace" => rt.block_on(pace_and_faults()),
         _ => rt.block_on(table(SCENARIOS)),
     }
