@@ -265,18 +265,32 @@ async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measure
     m
 }
 
-/// Run a child to completion and read its own rusage with wait4(2).
-// The child is reaped by wait4 below, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
+/// Run a child to completion: CPU time from wait4(2), peak RSS from the child's own
+/// `VmHWM`, polled until it exits. (wait4's `ru_maxrss` is no use here: Linux carries
+/// the parent's RSS at fork across exec, and the parent holds the whole sandbox.)
 async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     let started = Instant::now();
-    // Reaped by wait4(2) below, which std's Child cannot see.
-    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn genupdate");
     let pid = child.id() as libc::pid_t;
+    let status_file = format!("/proc/{pid}/status");
+    let peak_kib = Arc::new(AtomicU64::new(0));
+    let poll = {
+        let peak_kib = peak_kib.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(kib) = std::fs::read_to_string(&status_file)
+                    .ok()
+                    .and_then(|s| vm_hwm_kib(&s))
+                {
+                    peak_kib.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
     let (status, usage) = tokio::task::spawn_blocking(move || {
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -287,6 +301,7 @@ async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     })
     .await
     .expect("wait4");
+    poll.abort();
     let wall = started.elapsed();
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
@@ -302,12 +317,17 @@ async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
             too_many: 0,
             during_retry_after: 0,
             wall,
-            rss_mib: usage.ru_maxrss as f64 / 1024.0,
+            rss_mib: peak_kib.load(Ordering::Relaxed) as f64 / 1024.0,
             cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
             exit,
         },
         wall,
     )
+}
+
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// What the tutorials do: a fixed pool of workers, one GET and one PATCH per user,
