@@ -268,6 +268,7 @@ async fn run_genupdate(sb: &Sandbox, file: &Path, concurrency: usize) -> Measure
 /// Run a child to completion: CPU time from wait4(2), peak RSS from the child's own
 /// `VmHWM`, polled until it exits. (wait4's `ru_maxrss` is no use here: Linux carries
 /// the parent's RSS at fork across exec, and the parent holds the whole sandbox.)
+#[allow(clippy::zombie_processes)] // the child is reaped with wait4(2), not Child::wait
 async fn measure(cmd: &mut std::process::Command) -> (Measured, Duration) {
     let started = Instant::now();
     let child = cmd
