@@ -35,14 +35,7 @@ fn title_rows(sb: &Sandbox, n: usize, title: &str) -> Vec<String> {
 }
 
 fn spawn(sb: &Sandbox, args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_genupdate"))
-        .args(args)
-        .env("GENESYSCLOUD_REGION", sb.url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret")
-        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    common::command(sb, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -153,7 +153,8 @@ pub async fn genupdate(sb: &Sandbox, args: &[&str]) -> Run {
     genupdate_env(sb, args, &[]).await
 }
 
-pub async fn genupdate_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// `genupdate ARGS` pointed at `sb` with its default credentials, not yet started.
+pub fn command(sb: &Sandbox, args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_genupdate"));
     cmd.args(args)
         .env("GENESYSCLOUD_REGION", sb.url())
@@ -163,6 +164,11 @@ pub async fn genupdate_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) ->
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());
+    cmd
+}
+
+pub async fn genupdate_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(sb, args);
     for (k, v) in env {
         cmd.env(k, v);
     }
