@@ -363,12 +363,15 @@ async fn token_expiry_mid_run_costs_one_renewal_per_lifetime() {
 async fn each_revocation_seen_by_many_workers_costs_exactly_one_renewal() {
     let sb = Sandbox::start(org(40)).await.unwrap();
     let c = connect(&sb).await;
+    // Regression (flaky): at 3% per request, a replay's fresh token was revoked three
+    // times in a row in about 1 run of 20, which ends a request by design
+    // (MAX_RENEWALS_PER_REQUEST). 1% still revokes several times per run.
     sb.set_faults(Faults {
-        revoke_token: 0.03,
+        revoke_token: 0.01,
         latency: Duration::from_millis(5),
         ..Faults::default()
     });
-    hammer(&c, &sb.user_ids(), 8, 200).await;
+    hammer(&c, &sb.user_ids(), 8, 600).await;
     let s = sb.stats();
     eprintln!(
         "revoked {} issued {} 401s {}",
