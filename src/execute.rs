@@ -17,7 +17,7 @@ use crate::client::{ApiError, Client, Fatal, Replay, Request, encode};
 use crate::input::{Header, Row};
 use crate::model::{ProficiencyUpdate, User};
 use crate::plan::{Change, Plan, RoutingIds, RoutingKind, RoutingWrite, plan};
-use crate::report::{RowResult, Status};
+use crate::report::{Reason, RowResult, Status};
 
 /// What the bulk and single reads ask the API to include.
 pub const EXPAND: &[&str] = &["skills", "languages", "employerInfo"];
@@ -133,7 +133,7 @@ pub async fn apply_row(
                 rounds += 1;
                 if rounds > ctx.max_conflict_retries {
                     let mut r = result(seq, &row, &p, Status::Failed);
-                    r.reason = Some("conflict");
+                    r.reason = Some(Reason::Conflict);
                     r.message = format!(
                         "the user kept changing under us: still in conflict after {} re-reads; re-run the row",
                         ctx.max_conflict_retries
@@ -318,7 +318,7 @@ fn done(seq: u64, row: &Row, header: &Header, p: Progress) -> RowResult {
 
 fn not_found(seq: u64, row: &Row, p: &Progress) -> RowResult {
     let mut r = result(seq, row, p, Status::Failed);
-    r.reason = Some("not_found");
+    r.reason = Some(Reason::NotFound);
     r.http_status = r.http_status.or(Some(404));
     r.message = format!("no user with id {} in this org", row.id);
     r
@@ -355,15 +355,16 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
     r.code = e.code().map(str::to_string);
     r.message = e.to_string();
     r.reason = Some(match &e {
-        ApiError::Rejected { status: 404, .. } => "not_found",
-        ApiError::Rejected { .. } => "rejected",
+        ApiError::Rejected { status: 404, .. } => Reason::NotFound,
+        ApiError::Rejected { .. } => Reason::Rejected,
+        ApiError::Forbidden { .. } => Reason::Forbidden,
         ApiError::Exhausted {
             status: Some(429), ..
-        } => "rate_limited",
-        ApiError::Exhausted { .. } => "server_error",
-        ApiError::Conflict { .. } | ApiError::Uncertain { .. } => "conflict",
-        ApiError::Deferred { .. } => "rate_limited",
-        ApiError::Fatal(_) => "aborted",
+        } => Reason::RateLimited,
+        ApiError::Exhausted { .. } => Reason::ServerError,
+        ApiError::Conflict { .. } | ApiError::Uncertain { .. } => Reason::Conflict,
+        ApiError::Deferred { .. } => Reason::RateLimited,
+        ApiError::Fatal(_) => Reason::Aborted,
     });
     if let ApiError::Fatal(f) = e {
         return RowEnd::Fatal(r, f);

@@ -1,6 +1,11 @@
-//! The Genesys Cloud wire types genupdate reads and writes, shared by the API client,
-//! the planner and the sandbox so that both sides of every test speak one schema.
-//! Field names follow the official SDK models (camelCase on the wire).
+//! The Genesys Cloud wire types genupdate's client reads and writes, and its planner
+//! diffs. Field names follow the official SDK models (camelCase on the wire); the
+//! golden payloads in `fixtures/genesys/` pin them, and the sandbox (a separate crate
+//! with types of its own) is tested against the same files.
+//!
+//! Every type that is read and written back keeps what it does not know in a
+//! catch-all map, so a field a newer API adds (or one genupdate does not manage,
+//! such as a contact's `integration`) survives a read-modify-write untouched.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -49,6 +54,24 @@ pub struct User {
     pub other: Map<String, Value>,
 }
 
+impl User {
+    /// `division.id`, when the read carried it.
+    pub fn division_id(&self) -> Option<&str> {
+        self.other.get("division")?.get("id")?.as_str()
+    }
+
+    /// `division.name`, when the read carried it.
+    pub fn division_name(&self) -> Option<&str> {
+        self.other.get("division")?.get("name")?.as_str()
+    }
+
+    /// A user whose `state` is `deleted`: still readable with `state=any`, but a
+    /// write with `state` would restore it, so genupdate treats it as not found.
+    pub fn is_deleted(&self) -> bool {
+        self.state.as_deref() == Some("deleted")
+    }
+}
+
 /// `manager` as the API returns it: a reference object, not a bare id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,8 +81,10 @@ pub struct ManagerRef {
     pub self_uri: Option<String>,
 }
 
-/// One entry of `addresses`: one per media type and type.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One entry of `addresses`. The model docs say one per media type, but real orgs
+/// hold several PHONE entries, number + extension together, extension-only entries
+/// and entries tagged with an `integration`: every field survives a round trip.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +101,12 @@ pub struct Contact {
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    /// e.g. `microsoftteams`: the entry belongs to an integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    /// Fields of the entry genupdate does not know, sent back as they came.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,62 @@ impl Status {
     }
 }
 
+/// Why a row failed or was skipped: one stable word for scripts, the same in the
+/// report, the summary's counts and the exit code's reasoning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// No such user, or the user is deleted.
+    NotFound,
+    /// The user kept changing under us.
+    Conflict,
+    /// A permanent 4xx other than 403 and 404.
+    Rejected,
+    /// 403: this OAuth client may not change this user (division-scoped permissions).
+    Forbidden,
+    /// The server answered 2xx but kept another value for a field the row set.
+    NotApplied,
+    /// The user holds two contact entries of the type the row names.
+    AmbiguousContact,
+    /// A part the row needs (skills, languages, employerInfo) could not be read.
+    IncompleteRead,
+    ServerError,
+    RateLimited,
+    Aborted,
+    Interrupted,
+    Deadline,
+    ErrorBudget,
+    /// The run stopped because writes were refused in several divisions.
+    Permission,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NotFound => "not_found",
+            Reason::Conflict => "conflict",
+            Reason::Rejected => "rejected",
+            Reason::Forbidden => "forbidden",
+            Reason::NotApplied => "not_applied",
+            Reason::AmbiguousContact => "ambiguous_contact",
+            Reason::IncompleteRead => "incomplete_read",
+            Reason::ServerError => "server_error",
+            Reason::RateLimited => "rate_limited",
+            Reason::Aborted => "aborted",
+            Reason::Interrupted => "interrupted",
+            Reason::Deadline => "deadline",
+            Reason::ErrorBudget => "error_budget",
+            Reason::Permission => "permission",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The outcome of one input row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowResult {
@@ -62,9 +118,10 @@ pub struct RowResult {
     /// The last HTTP status seen for this row.
     pub http_status: Option<u16>,
     pub message: String,
-    /// A stable word for scripts: not_found, conflict, rejected, server_error,
-    /// rate_limited, aborted, interrupted, deadline, error_budget.
-    pub reason: Option<&'static str>,
+    /// Why it failed or was skipped.
+    pub reason: Option<Reason>,
+    /// The user's `division.id` as read (for the permission breaker).
+    pub division: Option<String>,
     /// Header names of the changed columns.
     pub changed: Vec<String>,
     /// The Genesys error `code`.
@@ -89,6 +146,7 @@ impl RowResult {
             http_status: None,
             message: String::new(),
             reason: None,
+            division: None,
             changed: Vec::new(),
             code: None,
             correlation_id: None,
@@ -197,7 +255,7 @@ impl ReportSink {
                 r.attempts.to_string(),
                 http,
                 neutralise(&r.message),
-                r.reason.unwrap_or("").to_string(),
+                r.reason.map(Reason::as_str).unwrap_or("").to_string(),
                 neutralise(&r.changed.join(";")),
                 neutralise(r.code.as_deref().unwrap_or("")),
                 neutralise(r.correlation_id.as_deref().unwrap_or("")),
@@ -297,7 +355,7 @@ mod tests {
         };
         let mut sink = ReportSink::create(&outputs, &header()).unwrap();
         let mut second = RowResult::new(1, 3, "b", vec!["b".into(), "=x".into()], Status::Failed);
-        second.reason = Some("not_found");
+        second.reason = Some(Reason::NotFound);
         let mut first = RowResult::new(0, 2, "a", vec!["a".into(), "T".into()], Status::Updated);
         first.undo = vec![(1, "Old".into())];
         sink.push(second).unwrap();

@@ -23,7 +23,7 @@ use crate::execute::{EXPAND, MAX_DEFERRALS, Progress, RowContext, RowEnd, apply_
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
 use crate::plan::plan;
-use crate::report::{ReportSink, RowResult, Status};
+use crate::report::{Reason, ReportSink, RowResult, Status};
 use crate::summary::{Counts, ExitReason};
 
 /// Users per bulk read (the API's maximum for `GET /api/v2/users?id=`).
@@ -56,15 +56,18 @@ pub enum Stop {
     Deadline,
     ErrorBudget(String),
     Fatal(String),
+    /// Writes refused in several divisions and none succeeded.
+    Permission(String),
 }
 
 impl Stop {
-    fn reason(&self) -> &'static str {
+    fn reason(&self) -> Reason {
         match self {
-            Stop::Interrupted => "interrupted",
-            Stop::Deadline => "deadline",
-            Stop::ErrorBudget(_) => "error_budget",
-            Stop::Fatal(_) => "aborted",
+            Stop::Interrupted => Reason::Interrupted,
+            Stop::Deadline => Reason::Deadline,
+            Stop::ErrorBudget(_) => Reason::ErrorBudget,
+            Stop::Fatal(_) => Reason::Aborted,
+            Stop::Permission(_) => Reason::Permission,
         }
     }
 
@@ -74,6 +77,7 @@ impl Stop {
             Stop::Deadline => ExitReason::Deadline,
             Stop::ErrorBudget(_) => ExitReason::ErrorBudget,
             Stop::Fatal(_) => ExitReason::Aborted,
+            Stop::Permission(_) => ExitReason::Permission,
         }
     }
 
@@ -84,7 +88,7 @@ impl Stop {
             }
             Stop::Deadline => "the deadline passed; rows not attempted are marked skipped".into(),
             Stop::ErrorBudget(why) => format!("error budget spent: {why}"),
-            Stop::Fatal(why) => why.clone(),
+            Stop::Fatal(why) | Stop::Permission(why) => why.clone(),
         }
     }
 }
@@ -242,11 +246,19 @@ impl Dispatcher {
                 if let crate::client::ApiError::Fatal(f) = &e {
                     self.stopper.stop(Stop::Fatal(f.to_string()));
                 }
-                let reason = if matches!(e, crate::client::ApiError::Fatal(_)) {
-                    "aborted"
-                } else {
-                    "server_error"
+                let reason = match &e {
+                    ApiError::Fatal(_) => Reason::Aborted,
+                    ApiError::Forbidden { .. } => Reason::Forbidden,
+                    _ => Reason::ServerError,
                 };
+                if let ApiError::Forbidden { .. } = &e {
+                    // Reading users is not division-scoped the way writes are: a
+                    // refused bulk read means no row can be read.
+                    self.stopper.stop(Stop::Permission(format!(
+                        "the OAuth client may not read users: {e}. Grant its role \
+                         directory:user:view and run again"
+                    )));
+                }
                 for (i, row) in rows.into_iter().enumerate() {
                     let mut r = RowResult::new(
                         first_seq + i as u64,
@@ -374,7 +386,7 @@ impl Dispatcher {
         let left: Vec<_> = self.in_flight.drain().collect();
         for (seq, (line, id, raw)) in left {
             let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
-            r.reason = Some("interrupted");
+            r.reason = Some(Reason::Interrupted);
             r.message = "still in flight when the grace period ended; a re-run re-reads the user and finishes it".into();
             self.send(r).await;
         }
@@ -394,7 +406,7 @@ impl Dispatcher {
                 let round = self.deferrals.get(&seq).copied().unwrap_or(0);
                 if round > MAX_DEFERRALS {
                     let mut r = unfinished(&self.ctx, seq, &row, progress, Status::Failed);
-                    r.reason = Some("rate_limited");
+                    r.reason = Some(Reason::RateLimited);
                     r.http_status = Some(429);
                     r.message =
                         format!("still rate limited after {MAX_DEFERRALS} long Retry-After waits");
@@ -444,9 +456,9 @@ impl Dispatcher {
                 }
                 let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
                 r.reason = Some(if e.is_fatal() {
-                    "aborted"
+                    Reason::Aborted
                 } else {
-                    "server_error"
+                    Reason::ServerError
                 });
                 r.http_status = e.status();
                 r.correlation_id = e.correlation_id().map(str::to_string);
@@ -461,7 +473,7 @@ impl Dispatcher {
         r.attempts = 0;
         let Some(user) = user else {
             r.status = Status::Failed;
-            r.reason = Some("not_found");
+            r.reason = Some(Reason::NotFound);
             r.http_status = Some(404);
             r.message = format!("no user with id {} in this org", row.id);
             if self.cfg.print_plan {
@@ -598,7 +610,7 @@ async fn collect(
     while let Some(r) = rx.recv().await {
         counts.add(r.status, r.reason);
         if r.status == Status::Failed {
-            tracing::debug!(line = r.line, id = %r.id, reason = r.reason.unwrap_or(""), "row failed: {}", r.message);
+            tracing::debug!(line = r.line, id = %r.id, reason = r.reason.map(Reason::as_str).unwrap_or(""), "row failed: {}", r.message);
             if let Some(why) = over_budget(&counts, cfg.max_errors, cfg.max_error_rate) {
                 stopper.stop(Stop::ErrorBudget(why));
             }

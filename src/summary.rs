@@ -19,6 +19,9 @@ pub enum ExitReason {
     InvalidInput,
     Usage,
     Aborted,
+    /// Writes were refused (403) in several divisions and none succeeded: the OAuth
+    /// client's role lacks a permission. Exit code of an abort.
+    Permission,
     ErrorBudget,
     Deadline,
     Interrupted,
@@ -32,7 +35,9 @@ impl ExitReason {
             ExitReason::RowsFailed | ExitReason::Deadline => Exit::RowsFailed,
             ExitReason::InvalidInput => Exit::InvalidInput,
             ExitReason::Usage => Exit::Usage,
-            ExitReason::Aborted | ExitReason::ErrorBudget => Exit::Aborted,
+            ExitReason::Aborted | ExitReason::Permission | ExitReason::ErrorBudget => {
+                Exit::Aborted
+            }
             ExitReason::Interrupted => Exit::Interrupted,
             ExitReason::LockHeld => Exit::Locked,
         }
@@ -52,7 +57,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn add(&mut self, status: Status, reason: Option<&str>) {
+    pub fn add(&mut self, status: Status, reason: Option<crate::report::Reason>) {
         match status {
             Status::Updated => self.updated += 1,
             Status::Unchanged => self.unchanged += 1,
@@ -61,7 +66,7 @@ impl Counts {
             Status::Skipped => self.skipped += 1,
         }
         if let Some(reason) = reason {
-            *self.reasons.entry(reason.to_string()).or_default() += 1;
+            *self.reasons.entry(reason.as_str().to_string()).or_default() += 1;
         }
     }
 
@@ -205,8 +210,8 @@ mod tests {
     fn counts_add_up_and_keep_reasons() {
         let mut c = Counts::default();
         c.add(Status::Updated, None);
-        c.add(Status::Failed, Some("not_found"));
-        c.add(Status::Skipped, Some("deadline"));
+        c.add(Status::Failed, Some(crate::report::Reason::NotFound));
+        c.add(Status::Skipped, Some(crate::report::Reason::Deadline));
         assert_eq!((c.total(), c.attempted()), (3, 2));
         assert_eq!(c.reasons["not_found"], 1);
     }

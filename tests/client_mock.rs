@@ -210,22 +210,23 @@ async fn token_endpoint_rate_limit_is_retried() {
 }
 
 #[tokio::test]
-async fn forbidden_is_fatal_and_names_the_permission() {
+async fn forbidden_fails_the_request_not_the_run_and_names_the_permission() {
     let m = Arc::new(Mock::default());
     let c = client(&m).await;
     let err = c.send(Request::get("/api/v2/forbidden")).await.unwrap_err();
     match &err {
-        ApiError::Fatal(Fatal::Forbidden {
+        ApiError::Forbidden {
             permission,
             correlation_id,
             ..
-        }) => {
+        } => {
             assert_eq!(permission.as_deref(), Some("directory:user:edit"));
             assert_eq!(correlation_id.as_deref(), Some("corr-1"));
         }
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("directory:user:edit"));
+    assert!(!err.is_fatal(), "permissions are division-scoped: a 403 is the row's failure");
 }
 
 #[tokio::test]

@@ -32,6 +32,21 @@ pub enum ApiError {
         correlation_id: Option<String>,
         attempts: u32,
     },
+    /// 403: this OAuth client may not do this to this user. Permissions are
+    /// division-scoped, so the next user may be fine: the row fails, the run goes on
+    /// (the runner stops it when refusals span divisions and nothing succeeds).
+    #[error(
+        "permission denied (HTTP 403 {code}): {message}{perm}{cid}",
+        perm = permission.as_deref().map(|p| format!(" [missing permission: {p}]")).unwrap_or_default(),
+        cid = cid(correlation_id)
+    )]
+    Forbidden {
+        code: String,
+        message: String,
+        permission: Option<String>,
+        correlation_id: Option<String>,
+        attempts: u32,
+    },
     /// Retries ran out on 429s, 5xx or transport errors.
     #[error("gave up after {attempts} attempts: {detail}{cid}", cid = cid(correlation_id))]
     Exhausted {
@@ -73,17 +88,6 @@ pub enum Fatal {
         cid = cid(correlation_id)
     )]
     TokenRejected { correlation_id: Option<String> },
-    #[error(
-        "permission denied (403): {message}{perm}{cid}. Permissions are org-wide, so the \
-         run stops; grant the OAuth client's role the permission and run again",
-        perm = permission.as_deref().map(|p| format!(" [missing permission: {p}]")).unwrap_or_default(),
-        cid = cid(correlation_id)
-    )]
-    Forbidden {
-        permission: Option<String>,
-        message: String,
-        correlation_id: Option<String>,
-    },
     #[error("the API is unreachable after retries: {detail}")]
     Unreachable { detail: String },
     #[error(
@@ -115,6 +119,7 @@ impl ApiError {
             ApiError::Conflict { attempts, .. }
             | ApiError::Uncertain { attempts, .. }
             | ApiError::Rejected { attempts, .. }
+            | ApiError::Forbidden { attempts, .. }
             | ApiError::Exhausted { attempts, .. }
             | ApiError::Deferred { attempts, .. } => *attempts,
             ApiError::Fatal(_) => 0,
@@ -127,10 +132,10 @@ impl ApiError {
             ApiError::Conflict { status, .. } | ApiError::Rejected { status, .. } => Some(*status),
             ApiError::Exhausted { status, .. } => *status,
             ApiError::Deferred { .. } => Some(429),
+            ApiError::Forbidden { .. } => Some(403),
             ApiError::Uncertain { .. } => None,
             ApiError::Fatal(f) => match f {
                 Fatal::InvalidClient | Fatal::TokenRejected { .. } => Some(401),
-                Fatal::Forbidden { .. } => Some(403),
                 Fatal::TokenRefused { status, .. } => Some(*status),
                 _ => None,
             },
@@ -142,10 +147,10 @@ impl ApiError {
         match self {
             ApiError::Conflict { correlation_id, .. }
             | ApiError::Rejected { correlation_id, .. }
+            | ApiError::Forbidden { correlation_id, .. }
             | ApiError::Exhausted { correlation_id, .. }
             | ApiError::Deferred { correlation_id, .. } => correlation_id.as_deref(),
-            ApiError::Fatal(Fatal::TokenRejected { correlation_id })
-            | ApiError::Fatal(Fatal::Forbidden { correlation_id, .. }) => correlation_id.as_deref(),
+            ApiError::Fatal(Fatal::TokenRejected { correlation_id }) => correlation_id.as_deref(),
             _ => None,
         }
     }
@@ -153,13 +158,12 @@ impl ApiError {
     /// The Genesys error `code` (e.g. `not.found`, `general.conflict`), when known.
     pub fn code(&self) -> Option<&str> {
         match self {
-            ApiError::Rejected { code, .. } => Some(code),
+            ApiError::Rejected { code, .. } | ApiError::Forbidden { code, .. } => Some(code),
             ApiError::Exhausted { code, .. } => code.as_deref(),
             ApiError::Conflict { .. } => Some("general.conflict"),
             ApiError::Deferred { .. } => Some("too.many.requests.retry.after"),
             ApiError::Fatal(Fatal::InvalidClient) => Some("invalid_client"),
             ApiError::Fatal(Fatal::TokenRejected { .. }) => Some("bad.credentials"),
-            ApiError::Fatal(Fatal::Forbidden { .. }) => Some("missing.permissions"),
             _ => None,
         }
     }
@@ -186,15 +190,18 @@ mod tests {
         assert!(m.contains("GENESYSCLOUD_OAUTHCLIENT_ID"));
         assert!(m.contains("GENESYSCLOUD_OAUTHCLIENT_SECRET"));
         assert!(m.contains("GENESYSCLOUD_REGION"));
-        let e = ApiError::Fatal(Fatal::Forbidden {
+        let e = ApiError::Forbidden {
+            code: "missing.division.permission".into(),
             permission: Some("directory:user:edit".into()),
             message: "Missing permission".into(),
             correlation_id: Some("abc".into()),
-        });
+            attempts: 1,
+        };
         let m = e.to_string();
         assert!(m.contains("directory:user:edit") && m.contains("correlation id abc"));
         assert_eq!(e.status(), Some(403));
         assert_eq!(e.correlation_id(), Some("abc"));
+        assert!(!e.is_fatal(), "a 403 fails the row, not the run");
     }
 
     #[test]

@@ -444,12 +444,13 @@ impl Inner {
                     attempts,
                 }
             }
-            Failure::Forbidden(permission) => Fatal::Forbidden {
-                permission,
+            Failure::Forbidden(permission) => ApiError::Forbidden {
+                code: last.code.unwrap_or_default(),
                 message: last.message,
+                permission,
                 correlation_id: last.correlation_id,
-            }
-            .into(),
+                attempts,
+            },
             Failure::TokenRejected => Fatal::TokenRejected {
                 correlation_id: last.correlation_id,
             }

@@ -29,7 +29,7 @@ pub enum Verdict {
     Conflict,
     /// 401: the token expired or was revoked.
     Unauthorized,
-    /// 403: permissions are org-wide, so every later request would fail the same way.
+    /// 403: not allowed for this user (permissions are division-scoped): the row fails.
     Forbidden {
         permission: Option<String>,
     },

@@ -332,6 +332,7 @@ fn phone(rng: &mut StdRng, kind: &str) -> Contact {
         media_type: Some("PHONE".into()),
         kind: Some(kind.into()),
         country_code: Some("US".into()),
+        ..Contact::default()
     }
 }
 
