@@ -1,5 +1,11 @@
-//! Carrying out one row: plan, write, and on a version conflict or a lost response
-//! re-read the user and plan again.
+//! Carrying out one row: complete the read, plan, write, confirm, and on a version
+//! conflict or a lost response re-read the user and plan again.
+//!
+//! A row is `updated` only for what the server confirmed: every PATCH answer (the
+//! full `User`) is planned against again, and a column the row set that still
+//! differs was not applied, whatever the status code said. Expanded parts are best
+//! effort in bulk reads, so a part the row needs and the read lacks is read on its
+//! own before anything is decided from it; deleted users are not found.
 //!
 //! Every write is guarded by the version just read, so a blind resend can never
 //! overwrite another integration's change: after a 409 (or the 400 "does not match
@@ -16,7 +22,7 @@ use serde_json::Value as Json;
 use crate::client::{ApiError, Client, Fatal, Replay, Request, encode};
 use crate::input::{Header, Row};
 use crate::model::{ProficiencyUpdate, User};
-use crate::plan::{Change, Plan, RoutingIds, RoutingKind, RoutingWrite, plan};
+use crate::plan::{Change, Plan, Refusal, RoutingIds, RoutingKind, RoutingWrite, plan};
 use crate::report::{Reason, RowResult, Status};
 
 /// What the bulk and single reads ask the API to include.
@@ -67,6 +73,10 @@ pub struct Progress {
     undo: BTreeMap<usize, String>,
     /// Changes of a write whose response was lost: landed if a re-read shows them.
     uncertain: Vec<Change>,
+    /// Changes answered 2xx that the server did not apply: (change, value it kept).
+    not_applied: Vec<(Change, String)>,
+    /// The user's division as read.
+    division: Option<String>,
 }
 
 impl Progress {
@@ -101,7 +111,7 @@ pub async fn apply_row(
 ) -> RowEnd {
     let reread = resume.is_some();
     let mut p = resume.unwrap_or_default();
-    let mut user = match (user, reread) {
+    let mut user = match (user.filter(|u| !u.is_deleted()), reread) {
         (Some(u), false) => u,
         (None, false) => return RowEnd::Done(not_found(seq, &row, &p)),
         (_, true) => match read(ctx, &row, &mut p).await {
@@ -112,7 +122,18 @@ pub async fn apply_row(
     };
     let mut rounds = 0;
     loop {
-        let plan = plan(&ctx.header, &row, &user, &ctx.routing);
+        p.division = user.division_id().map(str::to_string);
+        match complete(ctx, &row, &mut user).await {
+            Ok(n) => p.count(n, None, None),
+            Err(Incomplete::Api(e)) => return fail(ctx, seq, row, p, e),
+            Err(Incomplete::Missing(what)) => {
+                return RowEnd::Done(incomplete(seq, &row, &ctx.header, p, what));
+            }
+        }
+        let plan = match plan(&ctx.header, &row, &user, &ctx.routing) {
+            Ok(plan) => plan,
+            Err(refusal) => return RowEnd::Done(refused(seq, &row, &ctx.header, p, &refusal)),
+        };
         if !p.uncertain.is_empty() {
             // A lost response: whatever the new plan no longer needs has landed.
             let pending = std::mem::take(&mut p.uncertain);
@@ -126,7 +147,7 @@ pub async fn apply_row(
         if plan.is_empty() {
             return RowEnd::Done(done(seq, &row, &ctx.header, p));
         }
-        match execute(ctx, &row.id, &mut user, &plan, &mut p).await {
+        match execute(ctx, &row, &mut user, &plan, &mut p).await {
             Ok(()) => return RowEnd::Done(done(seq, &row, &ctx.header, p)),
             Err(Interrupt::Error(e)) => return fail(ctx, seq, row, p, e),
             Err(Interrupt::Reread) => {
@@ -150,22 +171,98 @@ pub async fn apply_row(
     }
 }
 
+/// Why a user's read could not be completed.
+pub enum Incomplete {
+    Api(ApiError),
+    /// The part (`skills`, `languages`, `employerInfo`) that stayed missing.
+    Missing(&'static str),
+}
+
+/// Expanded parts are best effort: read each part the row needs and the read lacks
+/// on its own (skills and languages from their per-user endpoints, employerInfo
+/// from a single GET with expand). Missing is not empty. Returns the requests made.
+pub async fn complete(ctx: &RowContext, row: &Row, user: &mut User) -> Result<u32, Incomplete> {
+    let needs = Needs::of(&ctx.header, row);
+    let mut requests = 0;
+    if needs.skills && user.skills.is_none() {
+        requests += 1;
+        user.skills = Some(
+            ctx.client
+                .get_user_skills(&user.id)
+                .await
+                .map_err(Incomplete::Api)?,
+        );
+    }
+    if needs.languages && user.languages.is_none() {
+        requests += 1;
+        user.languages = Some(
+            ctx.client
+                .get_user_languages(&user.id)
+                .await
+                .map_err(Incomplete::Api)?,
+        );
+    }
+    if needs.employer && user.employer_info.is_none() {
+        requests += 1;
+        let single = ctx
+            .client
+            .get_user(&user.id, &["employerInfo"])
+            .await
+            .map_err(Incomplete::Api)?;
+        user.employer_info = single.employer_info;
+        if user.employer_info.is_none() {
+            return Err(Incomplete::Missing("employerInfo"));
+        }
+    }
+    Ok(requests)
+}
+
+/// Which expanded parts a row's cells depend on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub skills: bool,
+    pub languages: bool,
+    pub employer: bool,
+}
+
+impl Needs {
+    pub fn of(header: &Header, row: &Row) -> Needs {
+        use crate::input::{Cell, Column, ProfileField as F};
+        let mut n = Needs::default();
+        for (column, cell) in header.columns.iter().zip(&row.cells) {
+            if *cell == Cell::Keep {
+                continue;
+            }
+            match column {
+                Column::Skill(_) => n.skills = true,
+                Column::Language(_) => n.languages = true,
+                Column::Profile(
+                    F::OfficialName | F::EmployeeId | F::EmployeeType | F::DateHire,
+                ) => n.employer = true,
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
 /// One write round: profile PATCH, state PATCH, skills, languages, in that order.
 async fn execute(
     ctx: &RowContext,
-    id: &str,
+    row: &Row,
     user: &mut User,
     plan: &Plan,
     p: &mut Progress,
 ) -> Result<(), Interrupt> {
+    let id = row.id.as_str();
     if !plan.profile.is_empty() {
         let mut body = plan.profile.clone();
         body.insert("version".into(), Json::from(user.version));
-        patch(ctx, id, user, Json::Object(body), &plan.profile_changes, p).await?;
+        patch(ctx, row, user, Json::Object(body), &plan.profile_changes, p).await?;
     }
     if let Some((state, change)) = &plan.state {
         let body = serde_json::json!({ "state": state.wire(), "version": user.version });
-        patch(ctx, id, user, body, std::slice::from_ref(change), p).await?;
+        patch(ctx, row, user, body, std::slice::from_ref(change), p).await?;
     }
     for kind in [RoutingKind::Skill, RoutingKind::Language] {
         let writes: Vec<&RoutingWrite> = plan.routing.iter().filter(|w| w.kind == kind).collect();
@@ -201,34 +298,41 @@ async fn execute(
 
 async fn patch(
     ctx: &RowContext,
-    id: &str,
+    row: &Row,
     user: &mut User,
     body: Json,
     changes: &[Change],
     p: &mut Progress,
 ) -> Result<(), Interrupt> {
-    let path = format!("/api/v2/users/{}", encode(id));
+    let path = format!("/api/v2/users/{}", encode(&row.id));
+    let sent_employer = body.get("employerInfo").is_some();
     let sent = ctx
         .client
         .send(Request::patch(path, body, Replay::Guarded))
         .await;
     let answer = sent.and_then(|r| Ok((r.json::<User>()?, r.attempts, r.correlation_id, r.status)));
     match answer {
-        Ok((updated, attempts, correlation_id, status)) => {
+        Ok((mut updated, attempts, correlation_id, status)) => {
             p.count(attempts, Some(status), correlation_id);
-            p.landed(&ctx.header, changes);
-            // The PATCH answer has no expanded fields: keep the ones we read.
-            let (skills, languages, employer) = (
-                user.skills.take(),
-                user.languages.take(),
-                user.employer_info.take(),
-            );
-            *user = updated;
-            user.skills = skills;
-            user.languages = languages;
-            if user.employer_info.is_none() {
-                user.employer_info = employer;
+            // The PATCH answer carries no expanded parts: skills and languages are
+            // not touched by it; employerInfo, when sent, is confirmed by a read.
+            updated.skills = user.skills.take();
+            updated.languages = user.languages.take();
+            if updated.employer_info.is_none() {
+                if sent_employer {
+                    match ctx.client.get_user(&row.id, &["employerInfo"]).await {
+                        Ok(u) => {
+                            p.count(1, Some(200), None);
+                            updated.employer_info = u.employer_info;
+                        }
+                        Err(e) => return Err(Interrupt::Error(e)),
+                    }
+                } else {
+                    updated.employer_info = user.employer_info.take();
+                }
             }
+            *user = updated;
+            confirm(ctx, row, user, changes, p);
             Ok(())
         }
         Err(ApiError::Conflict {
@@ -254,6 +358,29 @@ async fn patch(
     }
 }
 
+/// Book what a 2xx write answer confirms: a change whose column the row still
+/// plans against the answer was not applied (the server kept another value).
+fn confirm(ctx: &RowContext, row: &Row, after: &User, changes: &[Change], p: &mut Progress) {
+    let still = plan(&ctx.header, row, after, &ctx.routing);
+    let mut landed = Vec::new();
+    for c in changes {
+        let kept = match &still {
+            Ok(plan) => plan
+                .changes()
+                .into_iter()
+                .find(|s| s.column == c.column)
+                .map(|s| s.before.clone()),
+            // The answer no longer fits one entry per type: nothing is confirmed.
+            Err(_) => Some(String::new()),
+        };
+        match kept {
+            None => landed.push(c.clone()),
+            Some(kept) => p.not_applied.push((c.clone(), kept)),
+        }
+    }
+    p.landed(&ctx.header, &landed);
+}
+
 /// Book a skill or language write: its changes landed, or the row fails.
 fn step(
     ctx: &RowContext,
@@ -277,7 +404,7 @@ async fn read(ctx: &RowContext, row: &Row, p: &mut Progress) -> Result<Option<Us
     match ctx.client.get_user(&row.id, EXPAND).await {
         Ok(u) => {
             p.count(1, Some(200), None);
-            Ok(Some(u))
+            Ok((!u.is_deleted()).then_some(u))
         }
         Err(ApiError::Rejected {
             status: 404,
@@ -297,11 +424,15 @@ fn result(seq: u64, row: &Row, p: &Progress, status: Status) -> RowResult {
     r.attempts = p.attempts;
     r.http_status = p.last_status;
     r.correlation_id = p.correlation_id.clone();
+    r.division = p.division.clone();
     r
 }
 
-fn done(seq: u64, row: &Row, header: &Header, p: Progress) -> RowResult {
-    let status = if p.undo.is_empty() {
+fn done(seq: u64, row: &Row, header: &Header, mut p: Progress) -> RowResult {
+    let not_applied = std::mem::take(&mut p.not_applied);
+    let status = if !not_applied.is_empty() {
+        Status::Failed
+    } else if p.undo.is_empty() {
         Status::Unchanged
     } else {
         Status::Updated
@@ -310,9 +441,65 @@ fn done(seq: u64, row: &Row, header: &Header, p: Progress) -> RowResult {
     r.changed = p.undo.keys().map(|c| header.names[*c].clone()).collect();
     r.message = match status {
         Status::Updated => format!("changed {}", r.changed.join(", ")),
+        Status::Failed => {
+            let kept: Vec<String> = not_applied
+                .iter()
+                .map(|(c, kept)| {
+                    format!(
+                        "{} (sent {:?}, the server kept {:?})",
+                        c.field, c.after, kept
+                    )
+                })
+                .collect();
+            let mut m = format!("not applied: {}", kept.join("; "));
+            if !r.changed.is_empty() {
+                m.push_str(&format!("; changed {}", r.changed.join(", ")));
+            }
+            m
+        }
         _ => "already up to date".into(),
     };
+    if status == Status::Failed {
+        r.reason = Some(Reason::NotApplied);
+    }
     r.undo = p.undo.into_iter().collect();
+    r
+}
+
+fn refused(seq: u64, row: &Row, header: &Header, p: Progress, refusal: &Refusal) -> RowResult {
+    let mut r = unfinished_result(seq, row, header, p, Status::Failed);
+    r.reason = Some(match refusal {
+        Refusal::AmbiguousContact { .. } => Reason::AmbiguousContact,
+    });
+    r.message = refusal.to_string();
+    r
+}
+
+fn incomplete(seq: u64, row: &Row, header: &Header, p: Progress, what: &str) -> RowResult {
+    let mut r = unfinished_result(seq, row, header, p, Status::Failed);
+    r.reason = Some(Reason::IncompleteRead);
+    r.message = format!(
+        "the API did not return the user's {what} (expand is best effort), even when read \
+         on its own; nothing was decided from a guess: re-run the row"
+    );
+    r
+}
+
+/// A result that keeps the writes that already landed in the undo file.
+fn unfinished_result(
+    seq: u64,
+    row: &Row,
+    header: &Header,
+    p: Progress,
+    status: Status,
+) -> RowResult {
+    let mut r = result(seq, row, &p, status);
+    r.undo = p.undo.into_iter().collect();
+    r.changed = r
+        .undo
+        .iter()
+        .map(|(c, _)| header.names[*c].clone())
+        .collect();
     r
 }
 
@@ -381,14 +568,7 @@ pub fn unfinished(
     progress: Progress,
     status: Status,
 ) -> RowResult {
-    let mut r = result(seq, row, &progress, status);
-    r.undo = progress.undo.into_iter().collect();
-    r.changed = r
-        .undo
-        .iter()
-        .map(|(c, _)| ctx.header.names[*c].clone())
-        .collect();
-    r
+    unfinished_result(seq, row, &ctx.header, progress, status)
 }
 
 /// How many long Retry-After waits a row may take before it fails as rate limited.

@@ -8,6 +8,7 @@
 //! [`sandbox`] is the built-in Genesys look-alike everything is tested against.
 
 pub mod apply;
+pub mod breaker;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -8,10 +8,11 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::input::{
-    CLEAR_MARKER, Cell, Column, ContactType, Header, MediaType, ProfileField, Row, UserState, Value,
-};
-use crate::model::{Contact, EmployerInfo, User, UserRoutingSkill};
+use crate::input::{CLEAR_MARKER, Cell, Column, Header, ProfileField, Row, UserState, Value};
+use crate::model::{EmployerInfo, User, UserRoutingSkill};
+
+mod contacts;
+pub use contacts::value as contact_value;
 
 /// Skill and language ids resolved from the header, aligned with `Header::columns`
 /// (`Some(id)` for `skill:` and `language:` columns, `None` elsewhere).
@@ -90,8 +91,32 @@ impl Plan {
     }
 }
 
+/// Why a row cannot be planned for this user: genupdate refuses rather than guesses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user holds `count` entries of the media type and type a column names.
+    AmbiguousContact { field: String, count: usize },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::AmbiguousContact { field, count } => write!(
+                f,
+                "the user holds {count} {field} entries; genupdate will not guess which one \
+                 the row means: fix the user in Genesys (or remove the cell) and re-run"
+            ),
+        }
+    }
+}
+
 /// Compare `row` with `user` (as read with `expand=skills,languages,employerInfo`).
-pub fn plan(header: &Header, row: &Row, user: &User, routing: &RoutingIds) -> Plan {
+pub fn plan(
+    header: &Header,
+    row: &Row,
+    user: &User,
+    routing: &RoutingIds,
+) -> Result<Plan, Refusal> {
     let mut p = Plan::default();
     let mut addresses = user.addresses.clone();
     let mut addresses_changed = false;
@@ -164,10 +189,18 @@ pub fn plan(header: &Header, row: &Row, user: &User, routing: &RoutingIds) -> Pl
             }
             Column::Contact(media, kind) => {
                 let after = text(cell);
-                let before = merge_contact(&mut addresses, *media, *kind, &after);
-                if let Some(before) = before {
-                    addresses_changed = true;
-                    p.profile_changes.push(change(before, after));
+                match contacts::merge(&mut addresses, *media, *kind, &after) {
+                    contacts::Merge::Unchanged => {}
+                    contacts::Merge::Changed { before } => {
+                        addresses_changed = true;
+                        p.profile_changes.push(change(before, after));
+                    }
+                    contacts::Merge::Ambiguous(count) => {
+                        return Err(Refusal::AmbiguousContact {
+                            field: name.clone(),
+                            count,
+                        });
+                    }
                 }
             }
             Column::Skill(_) | Column::Language(_) => {
@@ -208,7 +241,7 @@ pub fn plan(header: &Header, row: &Row, user: &User, routing: &RoutingIds) -> Pl
             serde_json::to_value(&employer).unwrap_or(Json::Null),
         );
     }
-    p
+    Ok(p)
 }
 
 /// The text a cell sets: its value, or "" for the clear marker.
@@ -257,71 +290,6 @@ fn employer_field(info: &mut EmployerInfo, field: ProfileField) -> Option<&mut O
         ProfileField::DateHire => Some(&mut info.date_hire),
         _ => None,
     }
-}
-
-/// Merge one contact column into `addresses` (one entry per media type and type).
-/// Returns the previous address when something changed; entries the row does not
-/// name are left exactly as they were.
-fn merge_contact(
-    addresses: &mut Vec<Contact>,
-    media: MediaType,
-    kind: ContactType,
-    after: &str,
-) -> Option<String> {
-    let pos = addresses.iter().position(|c| {
-        c.media_type.as_deref() == Some(media.wire()) && c.kind.as_deref() == Some(kind.wire())
-    });
-    let current = pos.map(|i| contact_value(&addresses[i]));
-    match (pos, after.is_empty()) {
-        (None, true) => None,
-        (Some(i), true) => {
-            addresses.remove(i);
-            current
-        }
-        (Some(i), false) if same_address(media, &addresses[i], after) => None,
-        (Some(i), false) => {
-            let c = &mut addresses[i];
-            c.address = Some(after.to_string());
-            c.display = Some(after.to_string());
-            c.extension = None;
-            current
-        }
-        (None, false) => {
-            addresses.push(Contact {
-                address: Some(after.to_string()),
-                display: Some(after.to_string()),
-                media_type: Some(media.wire().into()),
-                kind: Some(kind.wire().into()),
-                ..Contact::default()
-            });
-            Some(String::new())
-        }
-    }
-}
-
-/// Whether a stored contact already holds `want`. Genesys stores phone numbers in
-/// E.164 (`+13175550100`) with a formatted `display`, so phone and SMS numbers are
-/// compared by their digits and emails case-insensitively: a re-run stays a no-op.
-fn same_address(media: MediaType, current: &Contact, want: &str) -> bool {
-    let norm = |s: &str| match media {
-        MediaType::Email => s.trim().to_lowercase(),
-        MediaType::Phone | MediaType::Sms => s
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '+')
-            .collect(),
-    };
-    let want = norm(want);
-    [&current.address, &current.display, &current.extension]
-        .into_iter()
-        .flatten()
-        .any(|v| norm(v) == want)
-}
-
-fn contact_value(c: &Contact) -> String {
-    c.address
-        .clone()
-        .or_else(|| c.extension.clone())
-        .unwrap_or_default()
 }
 
 fn proficiency_of(list: &[UserRoutingSkill], id: &str) -> Option<f64> {

@@ -19,10 +19,13 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::client::ApiError;
-use crate::execute::{EXPAND, MAX_DEFERRALS, Progress, RowContext, RowEnd, apply_row, unfinished};
+use crate::execute::{
+    EXPAND, Incomplete, MAX_DEFERRALS, Progress, RowContext, RowEnd, apply_row, complete,
+    unfinished,
+};
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
-use crate::plan::plan;
+use crate::plan::{Refusal, plan};
 use crate::report::{Reason, ReportSink, RowResult, Status};
 use crate::summary::{Counts, ExitReason};
 
@@ -444,7 +447,7 @@ impl Dispatcher {
     async fn plan_deferred(&mut self, seq: u64, row: Row) {
         use crate::client::ApiError;
         match self.ctx.client.get_user(&row.id, EXPAND).await {
-            Ok(user) => self.plan_only(seq, row, Some(user)).await,
+            Ok(user) => self.plan_only(seq, row, Some(user)).await, // deleted: filtered there
             Err(e) if e.is_not_found() => self.plan_only(seq, row, None).await,
             Err(ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
@@ -471,7 +474,7 @@ impl Dispatcher {
     async fn plan_only(&mut self, seq: u64, row: Row, user: Option<User>) {
         let mut r = RowResult::new(seq, row.line, &row.id, row.raw.clone(), Status::Unchanged);
         r.attempts = 0;
-        let Some(user) = user else {
+        let Some(mut user) = user.filter(|u| !u.is_deleted()) else {
             r.status = Status::Failed;
             r.reason = Some(Reason::NotFound);
             r.http_status = Some(404);
@@ -481,7 +484,46 @@ impl Dispatcher {
             }
             return self.send(r).await;
         };
-        let p = plan(&self.ctx.header, &row, &user, &self.ctx.routing);
+        r.division = user.division_id().map(str::to_string);
+        match complete(&self.ctx, &row, &mut user).await {
+            Ok(n) => r.attempts = n,
+            Err(Incomplete::Missing(what)) => {
+                r.status = Status::Failed;
+                r.reason = Some(Reason::IncompleteRead);
+                r.message =
+                    format!("the API did not return the user's {what}, even when read on its own");
+                return self.send(r).await;
+            }
+            Err(Incomplete::Api(e)) => {
+                if let ApiError::Fatal(f) = &e {
+                    self.stopper.stop(Stop::Fatal(f.to_string()));
+                }
+                r.status = Status::Failed;
+                r.reason = Some(if e.is_fatal() {
+                    Reason::Aborted
+                } else {
+                    Reason::ServerError
+                });
+                r.http_status = e.status();
+                r.correlation_id = e.correlation_id().map(str::to_string);
+                r.message = format!("read failed: {e}");
+                return self.send(r).await;
+            }
+        }
+        let p = match plan(&self.ctx.header, &row, &user, &self.ctx.routing) {
+            Ok(p) => p,
+            Err(refusal) => {
+                r.status = Status::Failed;
+                r.reason = Some(match refusal {
+                    Refusal::AmbiguousContact { .. } => Reason::AmbiguousContact,
+                });
+                r.message = refusal.to_string();
+                if self.cfg.print_plan {
+                    println!("line {}  {}  refused: {refusal}", row.line, row.id);
+                }
+                return self.send(r).await;
+            }
+        };
         if p.is_empty() {
             r.message = "already up to date".into();
         } else {
@@ -607,8 +649,12 @@ async fn collect(
     let bar = cfg.progress_bar.then(|| progress_bar(cfg.total_rows));
     let started = Instant::now();
     let mut last_line = Instant::now();
+    let mut breaker = crate::breaker::PermissionBreaker::default();
     while let Some(r) = rx.recv().await {
         counts.add(r.status, r.reason);
+        if let Some(why) = breaker.observe(&r) {
+            stopper.stop(Stop::Permission(why));
+        }
         if r.status == Status::Failed {
             tracing::debug!(line = r.line, id = %r.id, reason = r.reason.map(Reason::as_str).unwrap_or(""), "row failed: {}", r.message);
             if let Some(why) = over_budget(&counts, cfg.max_errors, cfg.max_error_rate) {

@@ -35,9 +35,7 @@ impl ExitReason {
             ExitReason::RowsFailed | ExitReason::Deadline => Exit::RowsFailed,
             ExitReason::InvalidInput => Exit::InvalidInput,
             ExitReason::Usage => Exit::Usage,
-            ExitReason::Aborted | ExitReason::Permission | ExitReason::ErrorBudget => {
-                Exit::Aborted
-            }
+            ExitReason::Aborted | ExitReason::Permission | ExitReason::ErrorBudget => Exit::Aborted,
             ExitReason::Interrupted => Exit::Interrupted,
             ExitReason::LockHeld => Exit::Locked,
         }

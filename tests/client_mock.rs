@@ -226,7 +226,10 @@ async fn forbidden_fails_the_request_not_the_run_and_names_the_permission() {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("directory:user:edit"));
-    assert!(!err.is_fatal(), "permissions are division-scoped: a 403 is the row's failure");
+    assert!(
+        !err.is_fatal(),
+        "permissions are division-scoped: a 403 is the row's failure"
+    );
 }
 
 #[tokio::test]
