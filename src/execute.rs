@@ -283,7 +283,28 @@ async fn execute(
                 RoutingKind::Skill => ctx.client.patch_user_skills(id, &body).await,
                 RoutingKind::Language => ctx.client.patch_user_languages(id, &body).await,
             };
-            step(ctx, sent.map(|_| ()), chunk, p)?;
+            let listed = match sent {
+                Ok(listed) => listed,
+                Err(e) => return Err(Interrupt::Error(e)),
+            };
+            // Confirm from the list the answer carries: a proficiency it does not
+            // show was not applied.
+            let (ok, kept): (Vec<&RoutingWrite>, Vec<&RoutingWrite>) =
+                chunk.iter().partition(|w| match &listed {
+                    None => true,
+                    Some(list) => list
+                        .iter()
+                        .any(|s| s.id == w.id && Some(s.proficiency) == w.proficiency),
+                });
+            for w in kept {
+                let now = listed
+                    .as_deref()
+                    .and_then(|l| l.iter().find(|s| s.id == w.id))
+                    .map(|s| crate::plan::fmt_prof(Some(s.proficiency)))
+                    .unwrap_or_default();
+                p.not_applied.push((w.change.clone(), now));
+            }
+            step(ctx, Ok(()), &ok, p)?;
         }
         for w in writes.iter().filter(|w| w.proficiency.is_none()) {
             let sent = match kind {

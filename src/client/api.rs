@@ -138,22 +138,24 @@ impl Client {
         .await
     }
 
-    /// Add or update skills (`PATCH .../routingskills/bulk`), 50 per request.
+    /// Add or update skills (`PATCH .../routingskills/bulk`), 50 per request. Returns
+    /// the user's skills as the last answer listed them, when it listed them.
     pub async fn patch_user_skills(
         &self,
         user_id: &str,
         skills: &[ProficiencyUpdate],
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Vec<UserRoutingSkill>>, ApiError> {
         self.patch_proficiencies(user_id, "routingskills", skills)
             .await
     }
 
-    /// Add or update languages (`PATCH .../routinglanguages/bulk`), 50 per request.
+    /// Add or update languages (`PATCH .../routinglanguages/bulk`), 50 per request;
+    /// returns the languages the last answer listed, as for skills.
     pub async fn patch_user_languages(
         &self,
         user_id: &str,
         languages: &[ProficiencyUpdate],
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Vec<UserRoutingLanguage>>, ApiError> {
         self.patch_proficiencies(user_id, "routinglanguages", languages)
             .await
     }
@@ -236,13 +238,21 @@ impl Client {
         user_id: &str,
         kind: &str,
         items: &[ProficiencyUpdate],
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Vec<UserRoutingSkill>>, ApiError> {
         let path = format!("/api/v2/users/{}/{kind}/bulk", encode(user_id));
+        let mut listed = None;
         for chunk in items.chunks(MAX_ITEMS_PER_BULK) {
-            self.send(Request::patch(path.clone(), json!(chunk), Replay::Safe))
+            let answer = self
+                .send(Request::patch(path.clone(), json!(chunk), Replay::Safe))
                 .await?;
+            // The answer is documented as the user's list (UserSkillEntityListing);
+            // an answer without one confirms nothing and is not an error.
+            listed = answer
+                .json::<Page<UserRoutingSkill>>()
+                .ok()
+                .map(|p| p.entities);
         }
-        Ok(())
+        Ok(listed)
     }
 
     async fn delete_gone_ok(&self, path: String) -> Result<(), ApiError> {

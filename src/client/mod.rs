@@ -245,11 +245,13 @@ impl Client {
                             .delay(retries - 1, rand::random::<f64>())
                     });
                     let until = arrived + retry::retry_after_wait(floor, rand::random::<f64>());
+                    // Only a limit whose unit is known sets the pace; a daily or
+                    // concurrency limit is logged (limit_key) but not paced to.
                     let limit = exchange
                         .as_ref()
                         .and_then(|x| serde_json::from_slice::<ErrorBody>(&x.body).ok())
                         .and_then(|b| b.limit)
-                        .map(|l| l.value);
+                        .and_then(|l| retry::limit_per_minute(&l.key, l.value));
                     let cut = inner.pace.with(|g| {
                         g.pause_until(until, arrived);
                         g.on_429(arrived, sent_at, retry_after, limit)

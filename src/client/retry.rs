@@ -53,6 +53,23 @@ pub fn classify(status: u16, body: Option<&ErrorBody>, retry_after: Option<Durat
     }
 }
 
+/// A 429's `limit` as requests per minute, when its key names a unit genupdate can
+/// pace to (`...per.minute`, `...per.second`); `None` for daily, hourly or
+/// concurrency limits and for keys of unknown unit.
+pub fn limit_per_minute(key: &str, value: f64) -> Option<f64> {
+    if !(value.is_finite() && value > 0.0) {
+        return None;
+    }
+    let key = key.to_ascii_lowercase();
+    if key.ends_with(".per.minute") {
+        Some(value)
+    } else if key.ends_with(".per.second") {
+        Some(value * 60.0)
+    } else {
+        None
+    }
+}
+
 fn says_version_mismatch(body: &ErrorBody) -> bool {
     let hit = |s: &str| s.to_ascii_lowercase().contains(VERSION_MISMATCH);
     hit(&body.message) || body.message_with_params.as_deref().is_some_and(hit)

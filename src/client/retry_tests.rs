@@ -390,3 +390,17 @@ fn default_budget_allows_a_hundred_retries_in_a_row() {
     let n = (0..1000).take_while(|_| b.try_withdraw(RETRY_COST)).count();
     assert_eq!(n, 100);
 }
+
+#[test]
+fn only_limit_keys_of_a_known_unit_set_the_pace() {
+    use super::limit_per_minute as f;
+    assert_eq!(
+        f("client.credentials.token.rate.per.minute", 300.0),
+        Some(300.0)
+    );
+    assert_eq!(f("user.rate.per.second", 3.0), Some(180.0));
+    assert_eq!(f("org.app.user.rate.per.day", 10_000.0), None);
+    assert_eq!(f("concurrent.requests", 25.0), None);
+    assert_eq!(f("user.rate.per.minute", 0.0), None);
+    assert_eq!(f("user.rate.per.minute", f64::NAN), None);
+}
