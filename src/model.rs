@@ -35,7 +35,8 @@ pub struct User {
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acd_auto_answer: Option<bool>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Absent and empty read the same (no contacts); written as a list.
+    #[serde(default)]
     pub addresses: Vec<Contact>,
     /// Returned only with `expand=employerInfo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +136,9 @@ pub struct UserRoutingSkill {
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
+    /// `skillUri` / `languageUri` and anything newer.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
 }
 
 /// A language on a user; same shape as a skill.

@@ -188,6 +188,7 @@ impl Store {
                         kind.user_segment(),
                         e.id
                     )),
+                    other: Default::default(),
                 }
             })
             .collect()
