@@ -14,6 +14,7 @@ use crate::client::{Client, ClientConfig};
 use crate::config::{self, Credentials, Endpoints};
 use crate::execute::RowContext;
 use crate::input::{self, Column, Header};
+use crate::outputs::OutputPaths;
 use crate::plan::RoutingIds;
 use crate::report::{Outputs, ReportSink};
 use crate::runner::{self, RunnerConfig, Stopper};
@@ -109,6 +110,12 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
             "interrupted by a signal before any row was sent".into(),
         )
     };
+
+    // 0. Outputs that would overwrite the input or each other are refused first.
+    let paths = output_paths(args);
+    if let Err(msg) = paths.check(&args.file) {
+        return early(ExitReason::Usage, msg);
+    }
 
     // 1. The whole file validates before anything else happens. Problems stream to
     // stderr as they are found, so a file of bad rows costs no memory.
@@ -277,6 +284,24 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         s.shutdown().await;
     }
     finish(summary, &client, started)
+}
+
+/// Every file this run may write (the lock and journal only when it writes).
+pub fn output_paths(args: &ApplyArgs) -> OutputPaths {
+    let writes = !args.dry_run;
+    OutputPaths {
+        report: args.report.clone(),
+        failed: args.failed.clone(),
+        undo: args.undo.clone(),
+        lock: writes.then(|| {
+            args.lock
+                .clone()
+                .unwrap_or_else(|| crate::lock::default_path(&args.file))
+        }),
+        journal: writes.then(|| {
+            crate::outputs::journal_path(&args.file, args.report.as_deref(), args.undo.as_deref())
+        }),
+    }
 }
 
 /// Fill in the traffic numbers.

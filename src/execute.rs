@@ -331,7 +331,19 @@ async fn patch(
         .client
         .send(Request::patch(path, body, Replay::Guarded))
         .await;
-    let answer = sent.and_then(|r| Ok((r.json::<User>()?, r.attempts, r.correlation_id, r.status)));
+    let answer = match sent {
+        // A 2xx is a landed write even when its body cannot be read (HTML from a
+        // proxy, no `version`): re-read the user and decide from what it holds.
+        Ok(r) => match r.json::<User>() {
+            Ok(u) => Ok((u, r.attempts, r.correlation_id, r.status)),
+            Err(_) => {
+                p.count(r.attempts, Some(r.status), r.correlation_id);
+                p.uncertain.extend(changes.iter().cloned());
+                return Err(Interrupt::Reread);
+            }
+        },
+        Err(e) => Err(e),
+    };
     match answer {
         Ok((mut updated, attempts, correlation_id, status)) => {
             p.count(attempts, Some(status), correlation_id);

@@ -18,6 +18,7 @@ pub mod input;
 pub mod lock;
 pub mod logging;
 pub mod model;
+pub mod outputs;
 pub mod plan;
 pub mod report;
 pub mod runner;
