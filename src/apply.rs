@@ -216,9 +216,25 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
 
     // 6. The rows.
     let outputs = Outputs {
-        report: args.report.clone(),
-        failed: args.failed.clone(),
-        undo: args.undo.clone(),
+        report: paths.report.clone(),
+        failed: paths.failed.clone(),
+        undo: paths.undo.clone(),
+        journal: paths.journal.clone(),
+    };
+    let journal = match &paths.journal {
+        Some(path) => {
+            match crate::journal::Journal::open(path, &args.file, &header.names[header.id_index]) {
+                Ok(j) => Some(Arc::new(j)),
+                Err(e) => {
+                    return finish(
+                        early(ExitReason::Usage, format!("cannot open the journal: {e}")),
+                        &client,
+                        started,
+                    );
+                }
+            }
+        }
+        None => None,
     };
     let sink = match ReportSink::create(&outputs, &header) {
         Ok(s) => s,
@@ -252,6 +268,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         header,
         routing,
         max_conflict_retries: args.max_conflict_retries,
+        journal,
     });
     let outcome = runner::run(ctx, rows, sink, rcfg, stopper).await;
 
@@ -276,7 +293,21 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         }
         Err(e) => {
             summary.exit_reason = ExitReason::Aborted;
-            summary.error = Some(format!("cannot write the report: {e}"));
+            let recover = paths
+                .journal
+                .as_ref()
+                .filter(|j| j.exists())
+                .map(|j| {
+                    format!(
+                        "; every write's before-values are in {}: `genupdate recover {} --undo FILE` makes an undo file of them",
+                        j.display(),
+                        j.display()
+                    )
+                })
+                .unwrap_or_default();
+            summary.error = Some(format!(
+                "cannot write the report or undo file: {e}{recover}"
+            ));
         }
     }
     summary.exit_code = summary.exit_reason.exit().code();

@@ -66,12 +66,31 @@ pub enum Command {
     /// Rows whose values already hold are reported `unchanged` and cost no write, so
     /// re-running the same file is always safe.
     Apply(Box<ApplyArgs>),
+    /// Make an undo file from a run's journal, after a crash or kill.
+    ///
+    /// Every write's before-values are journaled before the write is sent (beside
+    /// the undo file, else the report, else the input: NAME.journal). A run that
+    /// ends normally folds its journal into the undo file; after `kill -9`, a power
+    /// cut or a full disk, this command does it: the undo file at --undo is merged
+    /// (never shrunk; the first before-value per user and field wins), and applying
+    /// it with `genupdate apply` restores every user the run wrote to.
+    Recover(RecoverArgs),
     /// Run the built-in Genesys Cloud look-alike server on loopback.
     ///
     /// It serves the login host and the API host on one port, with Genesys' rate
     /// limits, error bodies and optional faults, for rehearsals and tests:
     /// GENESYSCLOUD_REGION=http://127.0.0.1:PORT genupdate apply users.csv
     Sandbox(Box<crate::sandbox::SandboxArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The journal file (e.g. undo.csv.journal).
+    pub journal: PathBuf,
+
+    /// The undo file to write or merge into.
+    #[arg(long, value_name = "FILE")]
+    pub undo: PathBuf,
 }
 
 #[derive(Debug, Args)]

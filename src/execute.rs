@@ -38,6 +38,9 @@ pub struct RowContext {
     pub routing: RoutingIds,
     /// Re-reads after version conflicts or lost responses before the row fails.
     pub max_conflict_retries: u32,
+    /// Before-values are recorded here before each write; `None` writes nothing
+    /// ahead (dry runs, and tests of the row logic alone).
+    pub journal: Option<std::sync::Arc<crate::journal::Journal>>,
 }
 
 /// How a row ended.
@@ -54,6 +57,8 @@ pub enum RowEnd {
     },
     /// The run must stop (credentials, permissions, unreachable API).
     Fatal(RowResult, Fatal),
+    /// The before-values could not be recorded: nothing more may be written.
+    Halt(RowResult, String),
 }
 
 /// Why a write round did not finish.
@@ -61,6 +66,8 @@ enum Interrupt {
     /// The user changed under us, or we lost the response: re-read and re-plan.
     Reread,
     Error(ApiError),
+    /// The journal refused the before-values; the write was not sent.
+    Unrecorded(String),
 }
 
 /// Per-row bookkeeping across write rounds, and across a deferral.
@@ -150,6 +157,12 @@ pub async fn apply_row(
         match execute(ctx, &row, &mut user, &plan, &mut p).await {
             Ok(()) => return RowEnd::Done(done(seq, &row, &ctx.header, p)),
             Err(Interrupt::Error(e)) => return fail(ctx, seq, row, p, e),
+            Err(Interrupt::Unrecorded(why)) => {
+                let mut r = unfinished_result(seq, &row, &ctx.header, p, Status::Failed);
+                r.reason = Some(Reason::Aborted);
+                r.message = format!("not sent: {why}");
+                return RowEnd::Halt(r, why);
+            }
             Err(Interrupt::Reread) => {
                 rounds += 1;
                 if rounds > ctx.max_conflict_retries {
@@ -256,11 +269,13 @@ async fn execute(
 ) -> Result<(), Interrupt> {
     let id = row.id.as_str();
     if !plan.profile.is_empty() {
+        record(ctx, row, plan.profile_changes.iter())?;
         let mut body = plan.profile.clone();
         body.insert("version".into(), Json::from(user.version));
         patch(ctx, row, user, Json::Object(body), &plan.profile_changes, p).await?;
     }
     if let Some((state, change)) = &plan.state {
+        record(ctx, row, std::iter::once(change))?;
         let body = serde_json::json!({ "state": state.wire(), "version": user.version });
         patch(ctx, row, user, body, std::slice::from_ref(change), p).await?;
     }
@@ -272,6 +287,7 @@ async fn execute(
             .filter(|w| w.proficiency.is_some())
             .collect();
         for chunk in sets.chunks(ROUTING_CHUNK) {
+            record(ctx, row, chunk.iter().map(|w| &w.change))?;
             let body: Vec<ProficiencyUpdate> = chunk
                 .iter()
                 .map(|w| ProficiencyUpdate {
@@ -307,6 +323,7 @@ async fn execute(
             step(ctx, Ok(()), &ok, p)?;
         }
         for w in writes.iter().filter(|w| w.proficiency.is_none()) {
+            record(ctx, row, std::iter::once(&w.change))?;
             let sent = match kind {
                 RoutingKind::Skill => ctx.client.delete_user_skill(id, &w.id).await,
                 RoutingKind::Language => ctx.client.delete_user_language(id, &w.id).await,
@@ -315,6 +332,28 @@ async fn execute(
         }
     }
     Ok(())
+}
+
+/// Write the before-values of `changes` to the journal; the write may go only then.
+fn record<'a>(
+    ctx: &RowContext,
+    row: &Row,
+    changes: impl Iterator<Item = &'a Change>,
+) -> Result<(), Interrupt> {
+    let Some(journal) = &ctx.journal else {
+        return Ok(());
+    };
+    let before: Vec<_> = changes
+        .filter_map(|c| {
+            let column = ctx.header.columns.get(c.column)?;
+            Some((c.field.clone(), c.before_value(column)?))
+        })
+        .collect();
+    journal.record(row.line, &row.id, before).map_err(|e| {
+        Interrupt::Unrecorded(format!(
+            "cannot record the before-values ({e}); no further write is sent"
+        ))
+    })
 }
 
 async fn patch(

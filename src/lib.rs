@@ -15,6 +15,7 @@ pub mod config;
 pub mod execute;
 pub mod exit;
 pub mod input;
+pub mod journal;
 pub mod lock;
 pub mod logging;
 pub mod model;
@@ -25,6 +26,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod secret;
 pub mod summary;
+pub mod undo;
 
 use cli::{Cli, Command};
 use exit::Exit;
@@ -35,6 +37,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => input::validate_command(&args, cli.quiet),
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
+        Command::Recover(args) => recover(&args, cli.quiet),
         Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(sandbox::serve(*args)),
             Err(e) => {
@@ -42,5 +45,32 @@ pub fn run(cli: Cli) -> Exit {
                 Exit::Aborted
             }
         },
+    }
+}
+
+/// `genupdate recover JOURNAL --undo FILE`.
+fn recover(args: &cli::RecoverArgs, quiet: bool) -> Exit {
+    let merged = journal::read(&args.journal).and_then(|(runs, entries)| {
+        let key = runs
+            .first()
+            .map(|r| r.key.clone())
+            .unwrap_or_else(|| "id".into());
+        undo::write_merged(&args.undo, &entries, &key).map(|n| (n, entries.len()))
+    });
+    match merged {
+        Ok((users, entries)) => {
+            if !quiet {
+                eprintln!(
+                    "genupdate: {} holds {users} user(s) from {entries} journal entries; apply it with `genupdate apply {}`",
+                    args.undo.display(),
+                    args.undo.display()
+                );
+            }
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("genupdate: recover: {e}");
+            Exit::Usage
+        }
     }
 }

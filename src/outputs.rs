@@ -26,7 +26,10 @@ pub struct OutputPaths {
 /// the input (`NAME.journal`).
 pub fn journal_path(input: &Path, report: Option<&Path>, undo: Option<&Path>) -> PathBuf {
     let base = undo.or(report).unwrap_or(input);
-    let mut name = base.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = base
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".journal");
     base.with_file_name(name)
 }
@@ -189,7 +192,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("users.csv");
         std::fs::write(&input, "id\n").unwrap();
-        std::os::unix::fs::symlink(dir.path().join("elsewhere.csv"), dir.path().join("report.csv")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("elsewhere.csv"),
+            dir.path().join("report.csv"),
+        )
+        .unwrap();
         let e = outputs(dir.path()).check(&input).unwrap_err();
         assert!(e.contains("symbolic link"), "{e}");
     }
@@ -199,8 +206,17 @@ mod tests {
         let i = Path::new("/d/users.csv");
         let r = Path::new("/r/report.csv");
         let u = Path::new("/u/undo.csv");
-        assert_eq!(journal_path(i, Some(r), Some(u)), Path::new("/u/undo.csv.journal"));
-        assert_eq!(journal_path(i, Some(r), None), Path::new("/r/report.csv.journal"));
-        assert_eq!(journal_path(i, None, None), Path::new("/d/users.csv.journal"));
+        assert_eq!(
+            journal_path(i, Some(r), Some(u)),
+            Path::new("/u/undo.csv.journal")
+        );
+        assert_eq!(
+            journal_path(i, Some(r), None),
+            Path::new("/r/report.csv.journal")
+        );
+        assert_eq!(
+            journal_path(i, None, None),
+            Path::new("/d/users.csv.journal")
+        );
     }
 }

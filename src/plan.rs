@@ -32,6 +32,19 @@ pub struct Change {
 }
 
 impl Change {
+    /// What the journal records to put the old value back: `Some(Some(v))` the old
+    /// value, `Some(None)` clear the field, `None` nothing to restore (a field that
+    /// cannot be cleared and had no value).
+    pub fn before_value(&self, column: &Column) -> Option<crate::journal::Before> {
+        if !self.before.is_empty() {
+            return Some(Some(self.before.clone()));
+        }
+        match column {
+            Column::Profile(f) if !f.clearable() => None,
+            _ => Some(None),
+        }
+    }
+
     /// The cell that puts the old value back: the old value, or the clear marker.
     pub fn undo_cell(&self, column: &Column) -> String {
         if !self.before.is_empty() {

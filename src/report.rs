@@ -6,7 +6,6 @@
 //! the failed-rows and undo files, both in the input's own format. Every cell that a
 //! spreadsheet would run as a formula is neutralised with a leading `'`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -176,122 +175,187 @@ pub struct Outputs {
     pub report: Option<PathBuf>,
     pub failed: Option<PathBuf>,
     pub undo: Option<PathBuf>,
+    /// The write-ahead journal the undo file is derived from (`None`: dry run).
+    pub journal: Option<PathBuf>,
 }
 
 type CsvOut = csv::Writer<BufWriter<File>>;
 
-/// Writes the report, failed-rows and undo files while the run goes.
+/// One output file being written, with its path for error messages.
+struct Out {
+    path: PathBuf,
+    w: CsvOut,
+}
+
+impl Out {
+    fn create(path: &Path) -> io::Result<Out> {
+        Ok(Out {
+            path: path.to_path_buf(),
+            w: open_csv(path)?,
+        })
+    }
+
+    fn row<I, T>(&mut self, cells: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let path = &self.path;
+        self.w
+            .write_record(cells)
+            .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w
+            .flush()
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// Writes the report and failed-rows files while the run goes, in completion
+/// order (a slow row holds nothing back, and a crash leaves a usable partial
+/// file), then rewrites them in input order at the end through a temporary file and
+/// a rename. The undo file is derived from the journal at the end.
 pub struct ReportSink {
-    report: Option<CsvOut>,
-    failed: Option<CsvOut>,
-    undo: Option<CsvOut>,
+    report: Option<Out>,
+    failed: Option<Out>,
+    undo: Option<PathBuf>,
+    journal: Option<PathBuf>,
+    key: String,
     width: usize,
-    id_index: usize,
-    pending: BTreeMap<u64, RowResult>,
-    next_seq: u64,
+    /// Failed rows as written, to put them in input order at the end.
+    failed_rows: Vec<(u64, Vec<String>)>,
+    header_names: Vec<String>,
 }
 
 impl ReportSink {
-    /// Create the files and write their headers. Each file is named in the error.
+    /// Create (replace) the report and failed-rows files and write their headers.
+    /// Each file is named in the error.
     pub fn create(outputs: &Outputs, header: &Header) -> io::Result<ReportSink> {
-        let open = |path: &Option<PathBuf>| -> io::Result<Option<CsvOut>> {
-            path.as_deref().map(open_csv).transpose()
-        };
         let mut sink = ReportSink {
-            report: open(&outputs.report)?,
-            failed: open(&outputs.failed)?,
-            undo: open(&outputs.undo)?,
+            report: outputs.report.as_deref().map(Out::create).transpose()?,
+            failed: outputs.failed.as_deref().map(Out::create).transpose()?,
+            undo: outputs.undo.clone(),
+            journal: outputs.journal.clone(),
+            key: header.names[header.id_index].clone(),
             width: header.names.len(),
-            id_index: header.id_index,
-            pending: BTreeMap::new(),
-            next_seq: 0,
+            failed_rows: Vec::new(),
+            header_names: header.names.clone(),
         };
         if let Some(w) = &mut sink.report {
-            w.write_record(REPORT_COLUMNS)?;
+            w.row(REPORT_COLUMNS)?;
         }
-        for w in [&mut sink.failed, &mut sink.undo].into_iter().flatten() {
-            w.write_record(header.names.iter().map(|n| neutralise(n)))?;
+        if let Some(w) = &mut sink.failed {
+            w.row(header.names.iter().map(|n| neutralise(n)))?;
         }
         sink.flush()?;
         Ok(sink)
     }
 
-    /// Accept one result (any order); write every result that is now next in line.
-    pub fn push(&mut self, result: RowResult) -> io::Result<()> {
-        self.pending.insert(result.seq, result);
-        let mut wrote = false;
-        while let Some(r) = self.pending.remove(&self.next_seq) {
-            self.write(&r)?;
-            self.next_seq += 1;
-            wrote = true;
-        }
-        if wrote {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Results still waiting for an earlier row (normally zero at the end).
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Write whatever is left (in order, gaps and all) and flush.
-    pub fn finish(mut self) -> io::Result<()> {
-        let rest = std::mem::take(&mut self.pending);
-        for r in rest.into_values() {
-            self.write(&r)?;
-        }
-        self.flush()
-    }
-
-    fn write(&mut self, r: &RowResult) -> io::Result<()> {
+    /// Write one result (any order) and flush.
+    pub fn push(&mut self, r: RowResult) -> io::Result<()> {
         if let Some(w) = &mut self.report {
-            let http = r.http_status.map(|s| s.to_string()).unwrap_or_default();
-            w.write_record([
-                r.line.to_string(),
-                neutralise(&r.id),
-                r.status.as_str().to_string(),
-                r.attempts.to_string(),
-                http,
-                neutralise(&r.message),
-                r.reason.map(Reason::as_str).unwrap_or("").to_string(),
-                neutralise(&r.changed.join(";")),
-                neutralise(r.code.as_deref().unwrap_or("")),
-                neutralise(r.correlation_id.as_deref().unwrap_or("")),
-            ])?;
+            w.row(report_record(&r))?;
         }
         if r.status.needs_rerun()
             && let Some(w) = &mut self.failed
         {
-            let mut cells: Vec<String> = r.raw.iter().map(|c| neutralise(c)).collect();
+            // The cells exactly as given: they passed validation as they are.
+            let mut cells = r.raw.clone();
             cells.resize(self.width, String::new());
-            w.write_record(&cells)?;
+            w.row(&cells)?;
+            self.failed_rows.push((r.seq, cells));
         }
-        if !r.undo.is_empty()
-            && let Some(w) = &mut self.undo
+        self.flush()
+    }
+
+    /// Put the report and failed rows in input order, and derive the undo file from
+    /// the journal (merged with the undo file already there).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.flush()?;
+        if let Some(out) = self.report.take() {
+            drop(out.w);
+            sort_report(&out.path)?;
+        }
+        if let Some(out) = self.failed.take() {
+            drop(out.w);
+            self.failed_rows.sort_by_key(|(seq, _)| *seq);
+            let names = self.header_names.iter().map(|n| neutralise(n)).collect();
+            rewrite(&out.path, names, self.failed_rows.iter().map(|(_, c)| c))?;
+        }
+        if let (Some(undo), Some(journal)) = (&self.undo, &self.journal)
+            && journal.exists()
         {
-            let mut cells = vec![String::new(); self.width];
-            cells[self.id_index] = r.id.clone();
-            for (col, value) in &r.undo {
-                if let Some(cell) = cells.get_mut(*col) {
-                    *cell = neutralise(value);
-                }
-            }
-            w.write_record(&cells)?;
+            let (_, entries) = crate::journal::read(journal)?;
+            crate::undo::write_merged(undo, &entries, &self.key)?;
+            // Everything the journal held is in the undo file now.
+            std::fs::remove_file(journal)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", journal.display())))?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        for w in [&mut self.report, &mut self.failed, &mut self.undo]
-            .into_iter()
-            .flatten()
-        {
+        for w in [&mut self.report, &mut self.failed].into_iter().flatten() {
             w.flush()?;
         }
         Ok(())
     }
+}
+
+fn report_record(r: &RowResult) -> [String; 10] {
+    [
+        r.line.to_string(),
+        neutralise(&r.id),
+        r.status.as_str().to_string(),
+        r.attempts.to_string(),
+        r.http_status.map(|s| s.to_string()).unwrap_or_default(),
+        neutralise(&r.message),
+        r.reason.map(Reason::as_str).unwrap_or("").to_string(),
+        neutralise(&r.changed.join(";")),
+        neutralise(r.code.as_deref().unwrap_or("")),
+        neutralise(r.correlation_id.as_deref().unwrap_or("")),
+    ]
+}
+
+/// Re-read the report written in completion order and rewrite it by line.
+fn sort_report(path: &Path) -> io::Result<()> {
+    let named = |e: csv::Error| io::Error::other(format!("{}: {e}", path.display()));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(named)?;
+    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(named)?;
+        let line = record
+            .get(0)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(u64::MAX);
+        rows.push((line, record));
+    }
+    rows.sort_by_key(|(line, _)| *line);
+    let names = REPORT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    rewrite(path, names, rows.iter().map(|(_, r)| r))
+}
+
+/// Write `header` and `rows` to a temporary file beside `path`, then rename it over.
+fn rewrite<R, T>(path: &Path, header: Vec<String>, rows: impl Iterator<Item = R>) -> io::Result<()>
+where
+    R: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let tmp = crate::undo::temp_path(path);
+    let mut out = Out::create(&tmp)?;
+    out.row(header)?;
+    for r in rows {
+        out.row(r)?;
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 fn open_csv(path: &Path) -> io::Result<CsvOut> {
@@ -346,21 +410,25 @@ mod tests {
     }
 
     #[test]
-    fn the_report_is_written_in_input_order_whatever_the_completion_order() {
+    fn the_report_grows_in_completion_order_and_ends_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = Outputs {
             report: Some(dir.path().join("r.csv")),
             failed: Some(dir.path().join("f.csv")),
-            undo: Some(dir.path().join("u.csv")),
+            ..Outputs::default()
         };
         let mut sink = ReportSink::create(&outputs, &header()).unwrap();
-        let mut second = RowResult::new(1, 3, "b", vec!["b".into(), "=x".into()], Status::Failed);
+        let mut second = RowResult::new(1, 3, "b", vec!["b".into(), "'=x".into()], Status::Failed);
         second.reason = Some(Reason::NotFound);
-        let mut first = RowResult::new(0, 2, "a", vec!["a".into(), "T".into()], Status::Updated);
-        first.undo = vec![(1, "Old".into())];
+        let first = RowResult::new(0, 2, "a", vec!["a".into(), "T".into()], Status::Updated);
         sink.push(second).unwrap();
+        // Regression: one slow row held every later result back (and in memory).
         let partial = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
-        assert_eq!(partial.lines().count(), 1, "row 1 waits for row 0");
+        assert_eq!(
+            partial.lines().count(),
+            2,
+            "row 1 is written before row 0 ends"
+        );
         sink.push(first).unwrap();
         sink.finish().unwrap();
         let report = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
@@ -371,9 +439,8 @@ mod tests {
         );
         assert!(lines[1].starts_with("2,a,updated"));
         assert!(lines[2].starts_with("3,b,failed"));
+        // Regression: the failed-rows file turned `'=x` into `''=x`.
         let failed = std::fs::read_to_string(dir.path().join("f.csv")).unwrap();
         assert_eq!(failed, "id,title\nb,'=x\n");
-        let undo = std::fs::read_to_string(dir.path().join("u.csv")).unwrap();
-        assert_eq!(undo, "id,title\na,Old\n");
     }
 }

@@ -343,6 +343,11 @@ impl Dispatcher {
                 self.stopper.stop(Stop::Fatal(fatal.to_string()));
                 self.send(r).await;
             }
+            RowEnd::Halt(r, why) => {
+                self.in_flight.remove(&r.seq);
+                self.stopper.stop(Stop::Fatal(why));
+                self.send(r).await;
+            }
             RowEnd::Deferred {
                 row,
                 seq,
@@ -650,6 +655,7 @@ async fn collect(
     let started = Instant::now();
     let mut last_line = Instant::now();
     let mut breaker = crate::breaker::PermissionBreaker::default();
+    let mut sink_error: Option<std::io::Error> = None;
     while let Some(r) = rx.recv().await {
         counts.add(r.status, r.reason);
         if let Some(why) = breaker.observe(&r) {
@@ -661,7 +667,16 @@ async fn collect(
                 stopper.stop(Stop::ErrorBudget(why));
             }
         }
-        sink.push(r)?;
+        if sink_error.is_none()
+            && let Err(e) = sink.push(r)
+        {
+            // No record, no writes: stop the intake now (the journal, written
+            // before every write, still covers what is in flight).
+            stopper.stop(Stop::Fatal(format!(
+                "cannot write the report: {e}; no further row is sent"
+            )));
+            sink_error = Some(e);
+        }
         let done = counts.total();
         if let Some(bar) = &bar {
             bar.set_position(done);
@@ -682,6 +697,9 @@ async fn collect(
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let Some(e) = sink_error {
+        return Err(e);
     }
     sink.finish()?;
     Ok(counts)

@@ -7,6 +7,7 @@
 //! See the README ("CSV format") for the user-facing description.
 
 mod cell;
+pub mod escape;
 mod ids;
 mod quotes;
 mod reader;

@@ -1,0 +1,237 @@
+//! The undo file, derived from the journal and merged with the undo file already
+//! at the path.
+//!
+//! Re-running the same command after Ctrl-C or a crash must not lose the first
+//! run's before-values (a second run would see the changed values as current and
+//! record those). So the undo file is never shrunk: its users and fields stay, and
+//! for each user and field the first before-value recorded wins, across the file
+//! and every run section of the journal. The result is written to a temporary file
+//! and renamed over the path, so a crash while writing leaves the old file whole.
+//! Users already in the file keep their order; new ones follow in input-line order.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::input::CLEAR_MARKER;
+use crate::journal::{Before, Entry};
+
+/// Merge `entries` into the undo file at `path` (created if missing). `key` is the
+/// key column's header name. Returns the number of users in the file.
+pub fn write_merged(path: &Path, entries: &[Entry], key: &str) -> io::Result<usize> {
+    let mut undo = if path.exists() {
+        Undo::read(path, key)?
+    } else {
+        Undo::new(key)
+    };
+    let mut order: Vec<&Entry> = entries.iter().collect();
+    // First-wins is decided in journal (time) order; new users are then placed in
+    // line order.
+    let mut first_line: HashMap<&str, u64> = HashMap::new();
+    for e in &order {
+        first_line.entry(e.id.as_str()).or_insert(e.line);
+    }
+    for e in &order {
+        for (field, before) in &e.before {
+            undo.offer(&e.id, field, encode(before));
+        }
+    }
+    order.clear();
+    undo.sort_new_users(|id| first_line.get(id).copied().unwrap_or(u64::MAX));
+    undo.write(path)?;
+    Ok(undo.rows.len())
+}
+
+/// The cell that restores a before-value.
+pub fn encode(before: &Before) -> String {
+    match before {
+        None => CLEAR_MARKER.to_string(),
+        Some(v) => crate::input::escape::encode_value(v),
+    }
+}
+
+struct Undo {
+    columns: Vec<String>,
+    key_index: usize,
+    /// (id, cells by column index); `existing` of them came from the file.
+    rows: Vec<(String, HashMap<usize, String>)>,
+    existing: usize,
+    index: HashMap<String, usize>,
+}
+
+impl Undo {
+    fn new(key: &str) -> Undo {
+        Undo {
+            columns: vec![key.to_string()],
+            key_index: 0,
+            rows: Vec::new(),
+            existing: 0,
+            index: HashMap::new(),
+        }
+    }
+
+    fn read(path: &Path, key: &str) -> io::Result<Undo> {
+        let named = |e: csv::Error| io::Error::other(format!("{}: {e}", path.display()));
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_path(path)
+            .map_err(named)?;
+        let mut records = reader.records();
+        let Some(header) = records.next().transpose().map_err(named)? else {
+            return Ok(Undo::new(key));
+        };
+        let columns: Vec<String> = header
+            .iter()
+            .map(|c| c.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let key_index = columns.iter().position(|c| c == key).ok_or_else(|| {
+            io::Error::other(format!(
+                "{}: the existing undo file has no '{key}' column; move it away or choose another --undo path",
+                path.display()
+            ))
+        })?;
+        let mut undo = Undo {
+            columns,
+            key_index,
+            rows: Vec::new(),
+            existing: 0,
+            index: HashMap::new(),
+        };
+        for record in records {
+            let record = record.map_err(named)?;
+            let Some(id) = record.get(key_index).map(str::to_string) else {
+                continue;
+            };
+            let cells: HashMap<usize, String> = record
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| *i != key_index && !c.is_empty())
+                .map(|(i, c)| (i, c.to_string()))
+                .collect();
+            match undo.index.get(&id.to_ascii_lowercase()) {
+                // A file edited by hand may list a user twice: first cell wins.
+                Some(&at) => {
+                    for (i, c) in cells {
+                        undo.rows[at].1.entry(i).or_insert(c);
+                    }
+                }
+                None => {
+                    undo.index.insert(id.to_ascii_lowercase(), undo.rows.len());
+                    undo.rows.push((id, cells));
+                }
+            }
+        }
+        undo.existing = undo.rows.len();
+        Ok(undo)
+    }
+
+    /// Add a before-value unless one is already known for this user and field.
+    fn offer(&mut self, id: &str, field: &str, cell: String) {
+        let column = match self.columns.iter().position(|c| c == field) {
+            Some(i) => i,
+            None => {
+                self.columns.push(field.to_string());
+                self.columns.len() - 1
+            }
+        };
+        let at = match self.index.get(&id.to_ascii_lowercase()) {
+            Some(&at) => at,
+            None => {
+                self.index.insert(id.to_ascii_lowercase(), self.rows.len());
+                self.rows.push((id.to_string(), HashMap::new()));
+                self.rows.len() - 1
+            }
+        };
+        self.rows[at].1.entry(column).or_insert(cell);
+    }
+
+    fn sort_new_users(&mut self, line_of: impl Fn(&str) -> u64) {
+        self.rows[self.existing..].sort_by_key(|(id, _)| line_of(id));
+    }
+
+    fn write(&self, path: &Path) -> io::Result<()> {
+        let tmp = temp_path(path);
+        let named = |e: csv::Error| io::Error::other(format!("{}: {e}", tmp.display()));
+        let mut w = csv::Writer::from_path(&tmp).map_err(named)?;
+        w.write_record(&self.columns).map_err(named)?;
+        for (id, cells) in &self.rows {
+            let record = (0..self.columns.len()).map(|i| {
+                if i == self.key_index {
+                    id.clone()
+                } else {
+                    cells.get(&i).cloned().unwrap_or_default()
+                }
+            });
+            w.write_record(record).map_err(named)?;
+        }
+        w.flush()
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", tmp.display())))?;
+        drop(w);
+        std::fs::rename(&tmp, path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+}
+
+/// `NAME.tmp` beside `path`, for a write-then-rename.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(line: u64, id: &str, before: &[(&str, Option<&str>)]) -> Entry {
+        Entry {
+            line,
+            id: id.into(),
+            before: before
+                .iter()
+                .map(|(f, v)| (f.to_string(), v.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_first_before_value_wins_and_new_users_follow_in_line_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("undo.csv");
+        let entries = vec![
+            entry(5, "b", &[("title", Some("B0"))]),
+            entry(2, "a", &[("title", Some("A0")), ("department", None)]),
+            entry(5, "b", &[("title", Some("B1"))]),
+        ];
+        assert_eq!(write_merged(&path, &entries, "id").unwrap(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "id,title,department\na,A0,#CLEAR\nb,B0,\n");
+    }
+
+    #[test]
+    fn an_existing_undo_file_is_merged_never_shrunk() {
+        // Regression: a re-run after Ctrl-C replaced the undo file (101 rows -> 61),
+        // losing the first run's original values.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("undo.csv");
+        std::fs::write(&path, "id,title\nu1,Original\nu2,Kept\n").unwrap();
+        let entries = vec![
+            entry(2, "u1", &[("title", Some("Changed by run 1"))]),
+            entry(
+                3,
+                "u3",
+                &[("title", Some("Third")), ("department", Some("Ops"))],
+            ),
+        ];
+        write_merged(&path, &entries, "id").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "id,title,department\nu1,Original,\nu2,Kept,\nu3,Third,Ops\n"
+        );
+    }
+}
