@@ -118,10 +118,12 @@ pub async fn apply_row(
 ) -> RowEnd {
     let reread = resume.is_some();
     let mut p = resume.unwrap_or_default();
-    let mut user = match (user.filter(|u| !u.is_deleted()), reread) {
+    let mut user = match (user, reread) {
+        (Some(u), false) if u.is_deleted() => return RowEnd::Done(not_found(seq, &row, &p)),
         (Some(u), false) => u,
-        (None, false) => return RowEnd::Done(not_found(seq, &row, &p)),
-        (_, true) => match read(ctx, &row, &mut p).await {
+        // Missing from the bulk read (or unreadable there): confirmed by a single
+        // GET before it is called not found.
+        (None, _) | (_, true) => match read(ctx, &row, &mut p).await {
             Ok(Some(u)) => u,
             Ok(None) => return RowEnd::Done(not_found(seq, &row, &p)),
             Err(e) => return fail(ctx, seq, row, p, e),

@@ -479,6 +479,32 @@ impl Dispatcher {
     async fn plan_only(&mut self, seq: u64, row: Row, user: Option<User>) {
         let mut r = RowResult::new(seq, row.line, &row.id, row.raw.clone(), Status::Unchanged);
         r.attempts = 0;
+        let user = match user {
+            Some(u) => Some(u),
+            // A gap in the bulk read is confirmed with a single GET.
+            None => match self.ctx.client.get_user(&row.id, EXPAND).await {
+                Ok(u) => {
+                    r.attempts += 1;
+                    Some(u)
+                }
+                Err(e) if e.is_not_found() => {
+                    r.attempts += 1;
+                    None
+                }
+                Err(e) => {
+                    r.status = Status::Failed;
+                    r.reason = Some(if e.is_fatal() {
+                        Reason::Aborted
+                    } else {
+                        Reason::ServerError
+                    });
+                    r.http_status = e.status();
+                    r.correlation_id = e.correlation_id().map(str::to_string);
+                    r.message = format!("read failed: {e}");
+                    return self.send(r).await;
+                }
+            },
+        };
         let Some(mut user) = user.filter(|u| !u.is_deleted()) else {
             r.status = Status::Failed;
             r.reason = Some(Reason::NotFound);
@@ -491,7 +517,7 @@ impl Dispatcher {
         };
         r.division = user.division_id().map(str::to_string);
         match complete(&self.ctx, &row, &mut user).await {
-            Ok(n) => r.attempts = n,
+            Ok(n) => r.attempts += n,
             Err(Incomplete::Missing(what)) => {
                 r.status = Status::Failed;
                 r.reason = Some(Reason::IncompleteRead);

@@ -67,8 +67,17 @@ impl Client {
                 path.push('&');
                 path.push_str(&expand);
             }
-            let page: Page<User> = self.send(Request::get(path)).await?.json()?;
-            users.extend(page.entities);
+            // Each user is read on its own: one malformed entity costs that user (the
+            // caller confirms it with a single GET), not the whole batch.
+            let page: Page<serde_json::Value> = self.send(Request::get(path)).await?.json()?;
+            for entity in page.entities {
+                match serde_json::from_value::<User>(entity) {
+                    Ok(user) => users.push(user),
+                    Err(e) => warn!(
+                        "a user in a bulk read has an unexpected shape ({e}); it is read again on its own"
+                    ),
+                }
+            }
         }
         Ok(users)
     }
