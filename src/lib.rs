@@ -17,6 +17,7 @@ pub mod input;
 pub mod lock;
 pub mod logging;
 pub mod model;
+pub mod phone;
 pub mod plan;
 pub mod report;
 pub mod runner;
