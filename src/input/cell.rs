@@ -9,7 +9,11 @@
 //!   formatting character (zero-width space U+200B, byte-order mark, bidi marks, ...):
 //!   Genesys fields are single-line and such characters are always accidents.
 //! - Typed values (ids, manager, state, acdAutoAnswer, dates, emails, phone numbers,
-//!   proficiencies) may be padded with plain spaces, which are ignored. Free text
+//!   proficiencies) may be padded with plain spaces, which are ignored.
+//! - Phone and SMS numbers must be valid numbers by libphonenumber's rules
+//!   ([`crate::phone`]) and are read into E.164 (`+13175550142`): a number without a
+//!   leading `+` needs the default country (`--default-country`), there is none
+//!   otherwise. Free text
 //!   (name, title, department, username, preferredName, employerInfo.officialName,
 //!   .employeeId, .employeeType) must not start or end with whitespace: it would be
 //!   stored as written and show up as a difference on every later run.
@@ -27,19 +31,23 @@
 
 use super::text::{edge_whitespace, invisible_problem, quote};
 use super::{CLEAR_MARKER, Column, MediaType, ProfileField, UserState};
+use crate::phone::{self, Country, PhoneError};
 
 mod syntax;
 pub(crate) use syntax::parse_uuid;
 use syntax::{DateError, check_date, check_email, check_phone, parse_proficiency};
 
 /// A checked cell, borrowing from the record.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Parsed<'a> {
     Keep,
     Clear,
-    /// Free text, an email address, a date or a phone number, as written
-    /// (typed values without their surrounding spaces).
+    /// Free text, an email address or a date, as written (typed values without
+    /// their surrounding spaces).
     Text(&'a str),
+    /// A phone or SMS number in E.164 (`+13175550142`), whatever its spelling in
+    /// the file. The one owned value: the number is rewritten.
+    Phone(String),
     /// A user id (manager), as written without surrounding spaces; any case.
     Uuid(&'a str),
     Bool(bool),
@@ -81,15 +89,17 @@ pub(crate) fn check_cell<'a>(
     name: &str,
     raw: &'a str,
 ) -> Result<Parsed<'a>, String> {
-    check_cell_with(column, name, raw, true)
+    check_cell_with(column, name, raw, true, None)
 }
 
-/// [`check_cell`]; `scan` as for [`check_id_with`].
+/// [`check_cell`]; `scan` as for [`check_id_with`]; `country` reads phone and SMS
+/// numbers written without a leading `+` (`--default-country`).
 pub(crate) fn check_cell_with<'a>(
     column: &Column,
     name: &str,
     raw: &'a str,
     scan: bool,
+    country: Option<Country>,
 ) -> Result<Parsed<'a>, String> {
     let b = raw.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
@@ -192,7 +202,19 @@ pub(crate) fn check_cell_with<'a>(
             )),
         },
         Kind::Phone => match check_phone(value) {
-            Ok(()) => Ok(Parsed::Text(value)),
+            Ok(()) => match phone::to_e164(value, country) {
+                Ok(e164) => Ok(Parsed::Phone(e164)),
+                Err(PhoneError::NoCountryCode) => Err(format!(
+                    "{name} {} has no country code: write the number with its country code \
+                     (+1 317 555 0142), or pass --default-country US (the country of numbers \
+                     written without +)",
+                    got()
+                )),
+                Err(why) => Err(format!(
+                    "{name} {} is not a valid phone number: {why}",
+                    got()
+                )),
+            },
             Err(why) => Err(format!(
                 "{name} must be a phone number (digits, an optional leading +, spaces, \
                  dashes, dots, parentheses), got {} ({why})",
