@@ -437,4 +437,20 @@ mod tests {
             stored_e164("+1 317-555-0142", Some("US"))
         );
     }
+
+    /// The numbers the README, the example file, examples/gen_csv.rs and the
+    /// sandbox's seed use (`+1 AAA-555-LLLL`) are valid for every line number.
+    #[test]
+    fn the_fictional_555_numbers_the_project_uses_are_valid() {
+        for area in [317, 212, 415, 312, 646] {
+            for line in (0..10_000).step_by(97).chain([0, 100, 142, 199, 9999]) {
+                let raw = format!("+1 {area}-555-{line:04}");
+                assert_eq!(
+                    to_e164(&raw, None),
+                    Ok(format!("+1{area}555{line:04}")),
+                    "{raw}"
+                );
+            }
+        }
+    }
 }
