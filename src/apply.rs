@@ -119,8 +119,12 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
 
     // 1. The whole file validates before anything else happens. Problems stream to
     // stderr as they are found, so a file of bad rows costs no memory.
+    let read_options = match config::read_options(args.default_country.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return early(ExitReason::Usage, e.to_string()),
+    };
     let mut problems = 0u64;
-    let row_count = input::validate_path_with(&args.file, |p| {
+    let row_count = input::validate_path_with_options(&args.file, &read_options, |p| {
         problems += 1;
         eprintln!("{}", p.render(&file));
     });
@@ -198,7 +202,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     };
 
     // 5. The header's skill and language names, resolved once.
-    let (header, rows) = match input::open(&args.file) {
+    let (header, rows) = match input::open_with_options(&args.file, &read_options) {
         Ok(x) => x,
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };

@@ -11,6 +11,7 @@ Environment:
   GENESYSCLOUD_OAUTHCLIENT_ID      OAuth client id (client-credentials grant)
   GENESYSCLOUD_OAUTHCLIENT_SECRET  OAuth client secret (never printed, never logged)
   GENESYSCLOUD_ACCESS_TOKEN        a pre-issued bearer token, used as given instead
+  GENUPDATE_DEFAULT_COUNTRY        --default-country: country of phone numbers without +
   NO_COLOR                         disable colour everywhere
   RUST_LOG                         fine-grained log filter (overrides -v)
 
@@ -98,6 +99,12 @@ pub struct ValidateArgs {
     /// The CSV file to check.
     pub file: PathBuf,
 
+    /// The country of phone and SMS numbers written without a leading + (an ISO 3166
+    /// alpha-2 code: US, GB, IE, DE, ...). Without it, such a number is a validation
+    /// problem; numbers are sent in E.164 (+13175550142) either way.
+    #[arg(long, value_name = "ISO", env = "GENUPDATE_DEFAULT_COUNTRY")]
+    pub default_country: Option<String>,
+
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -107,6 +114,12 @@ pub struct ValidateArgs {
 pub struct ApplyArgs {
     /// The CSV file to apply (see README, "CSV format").
     pub file: PathBuf,
+
+    /// The country of phone and SMS numbers written without a leading + (an ISO 3166
+    /// alpha-2 code: US, GB, IE, DE, ...). Without it, such a number is a validation
+    /// problem; numbers are sent in E.164 (+13175550142) either way.
+    #[arg(long, value_name = "ISO", env = "GENUPDATE_DEFAULT_COUNTRY")]
+    pub default_country: Option<String>,
 
     /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie) or base URL
     /// (https://api.mypurecloud.com, http://127.0.0.1:8080).

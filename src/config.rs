@@ -6,6 +6,8 @@
 
 use reqwest::Url;
 
+use crate::input::ReadOptions;
+use crate::phone::Country;
 use crate::secret::Secret;
 
 /// The 18 Genesys Cloud regions and their domains, as in ../shared/genesys-api.md.
@@ -140,6 +142,21 @@ pub fn is_loopback(host: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Resolve how the CSV's values are read: `--default-country` /
+/// `GENUPDATE_DEFAULT_COUNTRY` (empty counts as unset), an ISO 3166 alpha-2 code in
+/// any case.
+pub fn read_options(default_country: Option<&str>) -> Result<ReadOptions, ConfigError> {
+    let default_country = match default_country.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(code) => Some(code.parse::<Country>().map_err(|e| {
+            ConfigError::Invalid(format!(
+                "--default-country / GENUPDATE_DEFAULT_COUNTRY: {e}"
+            ))
+        })?),
+    };
+    Ok(ReadOptions { default_country })
+}
+
 /// How genupdate authenticates.
 #[derive(Clone, Debug)]
 pub enum Credentials {
@@ -237,6 +254,20 @@ mod tests {
             Err(ConfigError::InsecureHttp(_))
         ));
         assert!(resolve_region("http://api.example.com", true).is_ok());
+    }
+
+    #[test]
+    fn the_default_country_is_an_iso_code_in_any_case() {
+        assert_eq!(read_options(None).unwrap(), ReadOptions::default());
+        assert_eq!(read_options(Some(" ")).unwrap(), ReadOptions::default());
+        let us = read_options(Some("us")).unwrap().default_country.unwrap();
+        assert_eq!(us.code(), "US");
+        let msg = read_options(Some("USA")).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("--default-country / GENUPDATE_DEFAULT_COUNTRY: 'USA' is not")
+                && msg.contains("ISO 3166 alpha-2"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logging;
 pub mod model;
 pub mod outputs;
+pub mod phone;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -195,6 +195,13 @@ fn a_phone_contact_must_look_like_a_number() {
     );
     let p = value_problem("sms:MOBILE", "12");
     assert_problem(&p, 3, Some("sms:MOBILE"), "(it has fewer than 3 digits)");
+    let p = value_problem("phone:WORK", "+1 317 555 014");
+    assert_problem(
+        &p,
+        3,
+        Some("phone:WORK"),
+        "phone:WORK \"+1 317 555 014\" is not a valid phone number: numbers under +1",
+    );
     assert_eq!(
         problems(&file_with(
             "id,phone:WORK",

@@ -9,7 +9,11 @@
 //!   formatting character (zero-width space U+200B, byte-order mark, bidi marks, ...):
 //!   Genesys fields are single-line and such characters are always accidents.
 //! - Typed values (ids, manager, state, acdAutoAnswer, dates, emails, phone numbers,
-//!   proficiencies) may be padded with plain spaces, which are ignored. Free text
+//!   proficiencies) may be padded with plain spaces, which are ignored.
+//! - Phone and SMS numbers must be valid numbers by libphonenumber's rules
+//!   ([`crate::phone`]) and are read into E.164 (`+13175550142`): a number without a
+//!   leading `+` needs the default country (`--default-country`), there is none
+//!   otherwise. Free text
 //!   (name, title, department, username, preferredName, employerInfo.officialName,
 //!   .employeeId, .employeeType) must not start or end with whitespace: it would be
 //!   stored as written and show up as a difference on every later run.
@@ -27,24 +31,60 @@
 
 use super::text::{edge_whitespace, invisible_problem, quote};
 use super::{CLEAR_MARKER, Column, MediaType, ProfileField, UserState};
+use crate::phone::{self, Country, PhoneError};
 
 mod syntax;
 pub(crate) use syntax::parse_uuid;
 use syntax::{DateError, check_date, check_email, check_phone, parse_proficiency};
 
 /// A checked cell, borrowing from the record.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Parsed<'a> {
     Keep,
     Clear,
-    /// Free text, an email address, a date or a phone number, as written
-    /// (typed values without their surrounding spaces).
+    /// Free text, an email address or a date, as written (typed values without
+    /// their surrounding spaces).
     Text(&'a str),
+    /// A phone or SMS number in E.164 (`+13175550142`), whatever its spelling in
+    /// the file. The one owned value: the number is rewritten.
+    Phone(String),
+    /// A value written with the `#TEXT:` escape, decoded: exactly what the server
+    /// held (padding, control characters and a literal `#CLEAR` included).
+    Escaped(String),
     /// A user id (manager), as written without surrounding spaces; any case.
     Uuid(&'a str),
     Bool(bool),
     State(UserState),
     Proficiency(f64),
+}
+
+/// A `#TEXT:` cell: free text is taken exactly as decoded; a typed value must still
+/// be a valid value of its type once decoded.
+fn escaped<'a>(
+    column: &Column,
+    name: &str,
+    raw: &str,
+    decoded: Result<String, String>,
+    scan: bool,
+    country: Option<Country>,
+) -> Result<Parsed<'a>, String> {
+    let value = decoded.map_err(|e| format!("{name} {}: {e}", quote(raw)))?;
+    if kind_of(column) == Kind::Text {
+        return Ok(Parsed::Escaped(value));
+    }
+    Ok(
+        match check_cell_with(column, name, &value, scan, country)? {
+            Parsed::Text(v) => Parsed::Escaped(v.to_string()),
+            Parsed::Uuid(v) => Parsed::Escaped(v.to_ascii_lowercase()),
+            Parsed::Keep => Parsed::Keep,
+            Parsed::Clear => Parsed::Escaped(value),
+            Parsed::Escaped(v) => Parsed::Escaped(v),
+            Parsed::Phone(v) => Parsed::Phone(v),
+            Parsed::Bool(b) => Parsed::Bool(b),
+            Parsed::State(st) => Parsed::State(st),
+            Parsed::Proficiency(p) => Parsed::Proficiency(p),
+        },
+    )
 }
 
 const UUID_EXAMPLE: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
@@ -81,20 +121,28 @@ pub(crate) fn check_cell<'a>(
     name: &str,
     raw: &'a str,
 ) -> Result<Parsed<'a>, String> {
-    check_cell_with(column, name, raw, true)
+    check_cell_with(column, name, raw, true, None)
 }
 
-/// [`check_cell`]; `scan` as for [`check_id_with`].
+/// [`check_cell`]; `scan` as for [`check_id_with`]; `country` reads phone and SMS
+/// numbers written without a leading `+` (`--default-country`).
 pub(crate) fn check_cell_with<'a>(
     column: &Column,
     name: &str,
     raw: &'a str,
     scan: bool,
+    country: Option<Country>,
 ) -> Result<Parsed<'a>, String> {
     let b = raw.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return Ok(Parsed::Keep);
     };
+    if first == b'#'
+        && *column != Column::Id
+        && let Some(decoded) = super::escape::decode(raw)
+    {
+        return escaped(column, name, raw, decoded, scan, country);
+    }
     if raw == CLEAR_MARKER {
         return match column {
             Column::Id => check_id(raw).map(|_| Parsed::Keep),
@@ -192,7 +240,19 @@ pub(crate) fn check_cell_with<'a>(
             )),
         },
         Kind::Phone => match check_phone(value) {
-            Ok(()) => Ok(Parsed::Text(value)),
+            Ok(()) => match phone::to_e164(value, country) {
+                Ok(e164) => Ok(Parsed::Phone(e164)),
+                Err(PhoneError::NoCountryCode) => Err(format!(
+                    "{name} {} has no country code: write the number with its country code \
+                     (+1 317 555 0142), or pass --default-country US (the country of numbers \
+                     written without +)",
+                    got()
+                )),
+                Err(why) => Err(format!(
+                    "{name} {} is not a valid phone number: {why}",
+                    got()
+                )),
+            },
             Err(why) => Err(format!(
                 "{name} must be a phone number (digits, an optional leading +, spaces, \
                  dashes, dots, parentheses), got {} ({why})",

@@ -16,8 +16,22 @@ mod schema;
 mod text;
 mod validate;
 
-pub use reader::{RowReader, open};
-pub use validate::{ValidationSummary, validate_command, validate_path, validate_path_with};
+pub use reader::{RowReader, open, open_with_options};
+pub use validate::{
+    ValidationSummary, validate_command, validate_path, validate_path_options, validate_path_with,
+    validate_path_with_options,
+};
+
+use crate::phone::Country;
+
+/// What the command line says about how to read the file's values. The default is
+/// what the plain functions ([`validate_path`], [`open`]) use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The country of phone and SMS numbers written without a leading `+`
+    /// (`--default-country`). None: such a number is a validation problem.
+    pub default_country: Option<Country>,
+}
 
 /// The cell value that clears a field, or removes a skill, language or contact.
 /// Plain text in every spreadsheet, and not a value any Genesys field can hold.

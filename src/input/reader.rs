@@ -13,7 +13,7 @@ use super::cell::Parsed;
 use super::record::Records;
 use super::schema::{HeaderScan, scan_header};
 use super::validate::RowChecker;
-use super::{Cell, Header, InputError, Problem, Row, Value};
+use super::{Cell, Header, InputError, Problem, ReadOptions, Row, Value};
 
 /// Streams validated rows of a file, in file order.
 pub struct RowReader {
@@ -73,6 +73,7 @@ fn to_cell(parsed: Parsed<'_>) -> Cell {
         Parsed::Keep => Cell::Keep,
         Parsed::Clear => Cell::Clear,
         Parsed::Text(s) => Cell::Set(Value::Text(s.to_string())),
+        Parsed::Phone(s) | Parsed::Escaped(s) => Cell::Set(Value::Text(s)),
         Parsed::Uuid(s) => Cell::Set(Value::Text(s.to_ascii_lowercase())),
         Parsed::Bool(b) => Cell::Set(Value::Bool(b)),
         Parsed::State(s) => Cell::Set(Value::State(s)),
@@ -84,6 +85,15 @@ fn to_cell(parsed: Parsed<'_>) -> Cell {
 /// that is not CSV text at all) is [`InputError::Header`] with every problem found.
 /// A header without rows gives a reader that yields nothing.
 pub fn open(path: &Path) -> Result<(Header, RowReader), InputError> {
+    open_with_options(path, &ReadOptions::default())
+}
+
+/// [`open`], reading values as `options` say (`--default-country`): the rows carry
+/// phone and SMS numbers in E.164.
+pub fn open_with_options(
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<(Header, RowReader), InputError> {
     let (records, scan) = match start(path)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
@@ -101,6 +111,7 @@ pub fn open(path: &Path) -> Result<(Header, RowReader), InputError> {
         header.names.clone(),
         header.columns.iter().cloned().map(Some).collect(),
         Some(header.id_index),
+        options,
     );
     let reader = RowReader {
         records,

@@ -10,6 +10,10 @@
 //! no-break space, a stray byte-order mark) are named explicitly: they are the
 //! reason a column that looks right is not recognised.
 //!
+//! `email:PRIMARY` (in any case) is refused: the primary email is the `email` column,
+//! and the API answers 400 to a changed PRIMARY email entry. Suggestions never point
+//! at it.
+//!
 //! Scanning never stops at the first problem, and it keeps what it recognised, so
 //! validation can still check the rows of the good columns when others are bad.
 
@@ -186,6 +190,9 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
         let media = MediaType::ALL.into_iter().find(|m| m.prefix() == prefix);
         if let Some(media) = media {
             return match contact_type(rest) {
+                Some(ContactType::Primary) if media == MediaType::Email => {
+                    Err(PRIMARY_EMAIL.to_string())
+                }
                 Some(t) => Ok(Column::Contact(media, t)),
                 None => Err(unknown_contact_type(prefix, rest)),
             };
@@ -214,6 +221,18 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
     Err(unknown_column(name))
 }
 
+/// Why `email:PRIMARY` is not a column.
+pub(crate) const PRIMARY_EMAIL: &str = "the primary email is the \"email\" column; \
+     email:PRIMARY cannot be written (the API refuses a changed PRIMARY entry)";
+
+/// The contact types a `prefix:` column may name: all but PRIMARY for email.
+fn contact_types(prefix: &str) -> impl Iterator<Item = ContactType> {
+    let email = prefix == MediaType::Email.prefix();
+    ContactType::ALL
+        .into_iter()
+        .filter(move |t| !(email && *t == ContactType::Primary))
+}
+
 fn example(prefix: &str) -> &'static str {
     match prefix {
         "skill" => "skill:Billing",
@@ -231,25 +250,27 @@ fn contact_type(s: &str) -> Option<ContactType> {
 }
 
 fn unknown_contact_type(prefix: &str, rest: &str) -> String {
-    let types: Vec<&str> = ContactType::ALL.iter().map(|t| t.wire()).collect();
+    let types: Vec<&str> = contact_types(prefix).map(|t| t.wire()).collect();
     let mut msg = format!(
         "unknown contact type {} in \"{prefix}:{rest}\": use one of {}",
         quote(rest),
         types.join(", ")
     );
-    if let Some(t) = near_contact_type(rest) {
+    if let Some(t) = near_contact_type(prefix, rest) {
         msg.push_str(&format!("; did you mean \"{prefix}:{}\"?", t.wire()));
+    }
+    if prefix == MediaType::Email.prefix() {
+        msg.push_str(" (the primary email is the \"email\" column)");
     }
     msg
 }
 
-fn near_contact_type(s: &str) -> Option<ContactType> {
+fn near_contact_type(prefix: &str, s: &str) -> Option<ContactType> {
     if s.eq_ignore_ascii_case("cell") || s.eq_ignore_ascii_case("mobile phone") {
         return Some(ContactType::Mobile);
     }
     let n = normalise(s);
-    ContactType::ALL
-        .into_iter()
+    contact_types(prefix)
         .map(|t| (distance(&n, &normalise(t.wire())), t))
         .filter(|&(d, _)| d <= 1 || (d <= 2 && n.chars().count() > 4))
         .min_by_key(|&(d, _)| d)
@@ -304,12 +325,13 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
             .1;
         return Some(match p {
             "skill" | "language" => format!("{p}:{}", rest.trim()),
-            _ => format!(
-                "{p}:{}",
-                contact_type(rest)
-                    .or_else(|| near_contact_type(rest))?
-                    .wire()
-            ),
+            "email" if contact_type(rest) == Some(ContactType::Primary) => "email".to_string(),
+            _ => {
+                let t = contact_type(rest)
+                    .filter(|t| contact_types(p).any(|k| k == *t))
+                    .or_else(|| near_contact_type(p, rest))?;
+                format!("{p}:{}", t.wire())
+            }
         });
     }
     let n = normalise(name);

@@ -25,9 +25,10 @@ use super::quotes::StrayKind;
 use super::reader::{Start, start};
 use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
-use super::{Column, InputError, Problem};
+use super::{Column, InputError, Problem, ReadOptions};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit::Exit;
+use crate::phone::Country;
 
 /// The outcome of validating a whole file.
 #[derive(Debug, Default)]
@@ -48,15 +49,29 @@ impl ValidationSummary {
 /// or read the file is an error; a header with problems is reported as problems (and
 /// the rows are still checked against the columns that were recognised).
 pub fn validate_path(path: &Path) -> Result<ValidationSummary, InputError> {
+    validate_path_options(path, &ReadOptions::default())
+}
+
+/// [`validate_path`], reading values as `options` say (`--default-country`).
+pub fn validate_path_options(
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<ValidationSummary, InputError> {
     let mut problems = Vec::new();
-    let rows = validate_path_with(path, |p| problems.push(p))?;
+    let rows = validate_path_with_options(path, options, |p| problems.push(p))?;
     Ok(ValidationSummary { rows, problems })
 }
 
 /// Like [`validate_path`], but hands each problem to `on_problem` as soon as it is
 /// found, so memory stays flat however many there are. Returns the row count.
-pub fn validate_path_with(
+pub fn validate_path_with(path: &Path, on_problem: impl FnMut(Problem)) -> Result<u64, InputError> {
+    validate_path_with_options(path, &ReadOptions::default(), on_problem)
+}
+
+/// [`validate_path_with`], reading values as `options` say (`--default-country`).
+pub fn validate_path_with_options(
     path: &Path,
+    options: &ReadOptions,
     mut on_problem: impl FnMut(Problem),
 ) -> Result<u64, InputError> {
     let (mut records, mut scan) = match start(path)? {
@@ -70,7 +85,7 @@ pub fn validate_path_with(
     let header_line = scan.line;
     // An oversized header has no columns: every row would be "ragged", which is noise.
     let judge_rows = !scan.columns.is_empty();
-    let mut checker = RowChecker::new(scan.names, scan.columns, scan.id_index);
+    let mut checker = RowChecker::new(scan.names, scan.columns, scan.id_index, options);
     let mut problems = Vec::new();
     let mut rows = 0u64;
     loop {
@@ -102,15 +117,23 @@ pub(crate) struct RowChecker {
     columns: Vec<Option<Column>>,
     id_index: Option<usize>,
     ids: IdSet,
+    /// `--default-country`, for phone and SMS numbers without a leading `+`.
+    default_country: Option<Country>,
 }
 
 impl RowChecker {
-    pub fn new(names: Vec<String>, columns: Vec<Option<Column>>, id_index: Option<usize>) -> Self {
+    pub fn new(
+        names: Vec<String>,
+        columns: Vec<Option<Column>>,
+        id_index: Option<usize>,
+        options: &ReadOptions,
+    ) -> Self {
         RowChecker {
             names,
             columns,
             id_index,
             ids: IdSet::new(),
+            default_country: options.default_country,
         }
     }
 
@@ -202,7 +225,7 @@ impl RowChecker {
                 }
                 continue;
             }
-            match check_cell_with(column, &self.names[i], text, scan) {
+            match check_cell_with(column, &self.names[i], text, scan, self.default_country) {
                 Ok(parsed) => visit(i, parsed),
                 Err(message) => problems.push(problem(message)),
             }
@@ -280,13 +303,20 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
 /// nothing on stderr unless the file cannot be read. `quiet` drops the summary line.
 pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
     let file = args.file.display().to_string();
+    let options = match crate::config::read_options(args.default_country.as_deref()) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("genupdate: {e}");
+            return Exit::Usage;
+        }
+    };
     match args.output {
         OutputFormat::Text => {
             let stderr = std::io::stderr();
             let mut err = std::io::BufWriter::new(stderr.lock());
             let mut count = 0u64;
             // A closed stderr must not stop validation or change the exit code.
-            let result = validate_path_with(&args.file, |p| {
+            let result = validate_path_with_options(&args.file, &options, |p| {
                 count += 1;
                 let _ = writeln!(err, "{}", p.render(&file));
             });
@@ -309,7 +339,7 @@ pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
             let _ = err.flush();
             exit
         }
-        OutputFormat::Json => match validate_path(&args.file) {
+        OutputFormat::Json => match validate_path_options(&args.file, &options) {
             Err(e) => {
                 eprintln!("genupdate: {e}");
                 Exit::Usage

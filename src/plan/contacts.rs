@@ -72,7 +72,8 @@ pub fn merge(
         entry.address = Some(after.to_string());
         entry.display = None;
         if entry.country_code.is_some()
-            && let Some(region) = region_of(after)
+            && media != MediaType::Email
+            && let Some(region) = crate::phone::region_for(after, entry.country_code.as_deref())
         {
             entry.country_code = Some(region);
         }
@@ -116,26 +117,8 @@ fn same(media: MediaType, before: &str, after: &str) -> bool {
 }
 
 /// A stored number in E.164, when it can be read as one.
-// MERGE-PHONE: replaced by crate::phone once the phone module lands.
 fn number(s: &str, country_code: Option<&str>) -> Option<String> {
-    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    if s.trim_start().starts_with('+') {
-        return Some(format!("+{digits}"));
-    }
-    match country_code {
-        Some(cc) if cc.eq_ignore_ascii_case("US") && digits.len() == 10 => {
-            Some(format!("+1{digits}"))
-        }
-        _ => None,
-    }
-}
-
-/// The ISO region of an E.164 number, for an entry that carries `countryCode`.
-fn region_of(_e164: &str) -> Option<String> {
-    None
+    crate::phone::stored_e164(s, country_code)
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub fn genupdate(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
+        .env_remove("GENUPDATE_DEFAULT_COUNTRY")
         .env("NO_COLOR", "1")
         .output()
         .expect("run genupdate");

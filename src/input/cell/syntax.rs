@@ -149,8 +149,9 @@ pub(super) fn check_email(s: &str) -> Result<(), &'static str> {
 /// A plausible phone number, as people write them: digits with optional spaces,
 /// dashes, dots and parentheses, an optional leading `+`, 3 to 20 digits (short
 /// internal numbers to international ones with a dialling prefix). Letters, so also
-/// extensions such as `x123`, are refused. The value is kept as written; Genesys
-/// stores the address as given.
+/// extensions such as `x123`, are refused. This is only the first gate, with the
+/// messages people need most; [`crate::phone::to_e164`] then reads the number by its
+/// country's numbering plan and rewrites it to E.164.
 pub(super) fn check_phone(s: &str) -> Result<(), &'static str> {
     let mut digits = 0;
     for (i, c) in s.char_indices() {

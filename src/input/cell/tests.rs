@@ -183,13 +183,13 @@ fn email_syntax() {
 #[test]
 fn phone_numbers_are_digits_with_common_punctuation() {
     let phone = || Column::Contact(MediaType::Phone, ContactType::Work);
-    for good in [
-        "+1 (317) 555-0100",
-        "317.555.0100",
-        "1234",
-        "+44 20 7946 0958",
+    for (good, e164) in [
+        ("+1 (317) 555-0100", "+13175550100"),
+        ("+1.317.555.0100", "+13175550100"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("  +353 1 234 5678 ", "+35312345678"),
     ] {
-        assert_eq!(check(phone(), good), Ok(Parsed::Text(good)));
+        assert_eq!(check(phone(), good), Ok(Parsed::Phone(e164.into())));
     }
     let bad = [
         ("12", "fewer than 3 digits"),
@@ -296,9 +296,12 @@ fn an_escaped_formula_is_read_without_its_quote() {
     let phone = Column::Contact(MediaType::Phone, ContactType::Work);
     assert_eq!(
         check(phone.clone(), "'+12125558832"),
-        Ok(Parsed::Text("+12125558832"))
+        Ok(Parsed::Phone("+12125558832".into()))
     );
-    assert_eq!(check(phone, " '+1 212 "), Ok(Parsed::Text("+1 212")));
+    assert_eq!(
+        check(phone, " '+1 212 555 8832 "),
+        Ok(Parsed::Phone("+12125558832".into()))
+    );
     assert_eq!(
         profile(ProfileField::Email, "'=x@example.com"),
         Ok(Parsed::Text("=x@example.com"))
@@ -355,7 +358,10 @@ fn text_and_email_cells_that_start_like_a_formula_are_refused() {
 #[test]
 fn phone_cells_may_start_with_plus_only() {
     let sms = || Column::Contact(MediaType::Sms, ContactType::Mobile);
-    assert_eq!(check(sms(), "+15551234"), Ok(Parsed::Text("+15551234")));
+    assert_eq!(
+        check(sms(), "+13175550142"),
+        Ok(Parsed::Phone("+13175550142".into()))
+    );
     for bad in ["-5551234", "=5551234", "@5551234"] {
         let err = check(sms(), bad).unwrap_err();
         assert!(
@@ -378,4 +384,82 @@ fn typed_cells_keep_their_own_message_for_formula_starters() {
     assert!(err.contains("manager's user id"), "{err}");
     let err = profile(ProfileField::DateHire, "+2024-01-01").unwrap_err();
     assert!(err.contains("YYYY-MM-DD"), "{err}");
+}
+
+fn in_country(column: Column, raw: &str, country: &str) -> Result<String, String> {
+    let country = country.parse().ok();
+    match check_cell_with(&column, "phone:WORK", raw, true, country)? {
+        Parsed::Phone(e164) => Ok(e164),
+        other => Err(format!("not a phone: {other:?}")),
+    }
+}
+
+#[test]
+fn phone_numbers_become_e164_and_national_ones_need_a_country() {
+    let phone = || Column::Contact(MediaType::Phone, ContactType::Work);
+    let err = check(phone(), "(317) 555-0142").unwrap_err();
+    assert_eq!(
+        err,
+        "phone:WORK \"(317) 555-0142\" has no country code: write the number with its country \
+         code (+1 317 555 0142), or pass --default-country US (the country of numbers written \
+         without +)"
+    );
+    assert_eq!(
+        in_country(phone(), "(317) 555-0142", "US").as_deref(),
+        Ok("+13175550142")
+    );
+    assert_eq!(
+        in_country(phone(), "020 7946 0958", "gb").as_deref(),
+        Ok("+442079460958")
+    );
+    assert_eq!(
+        in_country(phone(), "+1 317 555 0142", "GB").as_deref(),
+        Ok("+13175550142")
+    );
+    let sms = Column::Contact(MediaType::Sms, ContactType::Mobile);
+    let err = in_country(sms, "555-0142", "US").unwrap_err();
+    assert!(
+        err.starts_with("phone:WORK \"555-0142\" is not a valid phone number: numbers under +1"),
+        "{err}"
+    );
+    let err = check(phone(), "+1 555 555 5555").unwrap_err();
+    assert!(
+        err.contains("is not a valid phone number: it is not a number in use"),
+        "{err}"
+    );
+    // Emails are not touched.
+    assert_eq!(
+        check(
+            Column::Contact(MediaType::Email, ContactType::Work),
+            "a@example.com"
+        ),
+        Ok(Parsed::Text("a@example.com"))
+    );
+}
+
+#[test]
+fn escaped_cells_carry_any_value_the_server_held() {
+    // Regression: genupdate refused its own undo file for a trailing space, a tab or a
+    // zero-width space, and wrote a title that was literally #CLEAR as the marker.
+    use crate::input::escape::encode_value;
+    for v in ["Agent ", "a\tb", "zero\u{200B}width", "#CLEAR", "=1+1 "] {
+        let cell = encode_value(v);
+        assert_eq!(
+            profile(ProfileField::Title, &cell),
+            Ok(Parsed::Escaped(v.to_string())),
+            "{cell:?}"
+        );
+    }
+    // A typed column still checks the decoded value.
+    let date = Column::Profile(ProfileField::DateHire);
+    assert_eq!(
+        check(date.clone(), "#TEXT:2024-02-29"),
+        Ok(Parsed::Escaped("2024-02-29".into()))
+    );
+    assert!(check(date, "#TEXT:tomorrow").is_err());
+    assert!(
+        profile(ProfileField::Title, "#TEXT:bad\\q")
+            .unwrap_err()
+            .contains("\\q")
+    );
 }

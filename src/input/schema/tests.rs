@@ -211,3 +211,27 @@ fn the_known_columns_are_listed_once() {
     );
     assert!(m[2].ends_with("did you mean \"email\"?"), "{}", m[2]);
 }
+
+#[test]
+fn the_primary_email_is_refused_and_never_suggested() {
+    for name in ["email:PRIMARY", "email:primary", "email:Primary"] {
+        assert_eq!(classify(name), Err(PRIMARY_EMAIL.to_string()), "{name}");
+    }
+    assert!(PRIMARY_EMAIL.contains("email:PRIMARY cannot be written"));
+    // Phones and SMS keep their PRIMARY entries.
+    assert_eq!(
+        classify("phone:PRIMARY"),
+        Ok(Column::Contact(MediaType::Phone, ContactType::Primary))
+    );
+    let err = classify("email:CELLULAR").unwrap_err();
+    assert!(
+        err.contains("use one of WORK, WORK2,") && err.contains("the primary email is"),
+        "{err}"
+    );
+    assert_eq!(
+        classify("emial:PRIMARY").unwrap_err(),
+        "unknown column \"emial:PRIMARY\"; did you mean \"email\"?"
+    );
+    assert_eq!(suggest("emails:primray"), None);
+    assert_eq!(suggest("phones:primray").as_deref(), Some("phone:PRIMARY"));
+}
