@@ -720,7 +720,7 @@ async fn g2_long_retry_after_on_part_of_the_traffic_defers_only_that_part() {
         "no deferred row came back before its Retry-After"
     );
     assert!(
-        others > 500,
+        others > 100, // a stalled run gives ~0; the count itself depends on the machine
         "the rest of the traffic went on while part of it was deferred"
     );
 }
