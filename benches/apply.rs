@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
 
 struct Scenario {
     rows: usize,
@@ -172,7 +172,11 @@ async fn pace_and_faults() {
         let wrong = ids
             .iter()
             .enumerate()
-            .filter(|(i, id)| sb.user(id).and_then(|u| u.title) != Some(format!("Paced {i}")))
+            .filter(|(i, id)| {
+                sb.user(id)
+                    .and_then(|u| u["title"].as_str().map(str::to_string))
+                    != Some(format!("Paced {i}"))
+            })
             .count();
         let max_writes = sb
             .stats()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use genupdate::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 struct Opts {

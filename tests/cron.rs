@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{csv, genupdate, genupdate_env, read_csv, s, sandbox};
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+use common::{ModelUser, csv, genupdate, genupdate_env, read_csv, s, sandbox};
+use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
 
 /// 40 requests per second with 20 ms latency: a 300-row run takes ~8 s, long
 /// enough to interrupt.
@@ -104,7 +104,10 @@ async fn after_kill_9_mid_run_a_plain_rerun_finishes_with_no_row_written_twice()
         "{total} writes for 300 rows (at most the in-flight ones twice)"
     );
     for id in sb.user_ids().iter().take(300) {
-        assert_eq!(sb.user(id).unwrap().title.as_deref(), Some("After Crash"));
+        assert_eq!(
+            sb.model_user(id).unwrap().title.as_deref(),
+            Some("After Crash")
+        );
         assert_eq!(
             stats.writes_per_user.get(id).copied(),
             Some(1),
@@ -256,7 +259,10 @@ async fn sigterm_drains_in_flight_rows_writes_the_report_and_exits_130() {
     );
     assert_eq!(summary["updated"].as_u64(), Some(updated.len() as u64));
     for r in &updated {
-        assert_eq!(sb.user(&r[1]).unwrap().title.as_deref(), Some("Terminated"));
+        assert_eq!(
+            sb.model_user(&r[1]).unwrap().title.as_deref(),
+            Some("Terminated")
+        );
     }
 }
 

@@ -13,8 +13,8 @@ mod common;
 use std::time::Duration;
 
 use common::input::{A, B, C};
-use common::{genupdate, s, sandbox};
-use genupdate::sandbox::{Sandbox, SandboxConfig};
+use common::{ModelUser, genupdate, s, sandbox};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 
 struct Case {
     name: &'static str,
@@ -789,7 +789,7 @@ async fn every_hostile_file_is_refused_with_its_line_and_nothing_is_sent() {
 
 /// The user's address of `media` and `kind`.
 fn contact(sb: &Sandbox, id: &str, media: &str, kind: &str) -> Option<String> {
-    sb.user(id)?
+    sb.model_user(id)?
         .addresses
         .into_iter()
         .find(|c| c.media_type.as_deref() == Some(media) && c.kind.as_deref() == Some(kind))
@@ -826,7 +826,7 @@ async fn values_that_only_look_dangerous_reach_genesys_as_written() {
     assert_eq!(run.code, 0, "{run:?}");
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let user = |i: usize| sb.user(&ids[i]).unwrap();
+    let user = |i: usize| sb.model_user(&ids[i]).unwrap();
     let u = user(0);
     assert_eq!(u.title.as_deref(), Some("=HYPERLINK(\"http://x\",\"y\")"));
     assert_eq!(
