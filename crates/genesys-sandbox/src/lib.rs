@@ -113,7 +113,7 @@ use server::{Shared, lock};
 
 /// The seeded user that is always in the restricted division when
 /// `Quirks::restricted_share` is above 0 (seed 1: the demo's `forbidden` row).
-pub const RESTRICTED_USER_INDEX: usize = 7;
+pub const RESTRICTED_USER_INDEX: usize = 12;
 /// The seeded user that is always deleted when `Quirks::deleted_share` is above 0
 /// (seed 1: the demo's `not_found` row).
 pub const DELETED_USER_INDEX: usize = 13;

@@ -213,18 +213,24 @@ fn unit(seed: u64, i: usize, salt: u64) -> f64 {
     (mix(seed ^ mix(i as u64 ^ salt)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Users before this index are never picked by a share: they are the users
+/// examples/users.csv names (seed 1, indices 0 to 11), whose rows must keep working.
+const FIRST_SHARED: usize = 12;
+
 /// Whether user `i` is deleted at start: the fixed [`crate::DELETED_USER_INDEX`]
-/// or a `share` of the others (never one of the first ten managers' index 0).
+/// or a `share` of the users from index 12 on.
 pub fn starts_deleted(seed: u64, i: usize, share: f64) -> bool {
-    share > 0.0 && i > 0 && (i == crate::DELETED_USER_INDEX || unit(seed, i, 0xDE1E_7ED) < share)
+    share > 0.0
+        && (i == crate::DELETED_USER_INDEX
+            || (i >= FIRST_SHARED && unit(seed, i, 0xDE1E_7ED) < share))
 }
 
 /// Whether user `i` starts in the restricted division: the fixed
-/// [`crate::RESTRICTED_USER_INDEX`] or a `share` of the others.
+/// [`crate::RESTRICTED_USER_INDEX`] or a `share` of the users from index 12 on.
 pub fn starts_restricted(seed: u64, i: usize, share: f64) -> bool {
     share > 0.0
-        && i > 0
-        && (i == crate::RESTRICTED_USER_INDEX || unit(seed, i, 0x0D1_7151_0A) < share)
+        && (i == crate::RESTRICTED_USER_INDEX
+            || (i >= FIRST_SHARED && unit(seed, i, 0x0D1_7151_0A) < share))
 }
 
 /// The state a seeded user starts in.
