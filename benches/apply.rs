@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 
 struct Scenario {
     rows: usize,
@@ -91,6 +91,7 @@ async fn table(scenarios: &[Scenario]) {
                 latency: Duration::from_millis(20),
                 ..Faults::default()
             },
+            quirks: Quirks::none(),
             ..SandboxConfig::default()
         };
         let sb = Sandbox::start(cfg.clone()).await.expect("sandbox");
@@ -161,6 +162,7 @@ async fn pace_and_faults() {
                 Duration::from_secs(86_400)
             },
             faults,
+            quirks: Quirks::none(),
             ..SandboxConfig::default()
         };
         let dir = tempfile::tempdir().expect("temp dir");
@@ -209,6 +211,7 @@ async fn memory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb = Sandbox::start(SandboxConfig {
         users: rows,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await

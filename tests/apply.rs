@@ -3,11 +3,12 @@
 mod common;
 
 use common::{ModelUser, count, csv, genupdate, read_csv, s, sandbox, writes};
-use genesys_sandbox::{Faults, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, SandboxConfig};
 
 fn small() -> SandboxConfig {
     SandboxConfig {
         users: 200,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }
@@ -342,6 +343,7 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
 async fn request_economy_one_write_per_changed_row_and_one_read_per_hundred() {
     let sb = sandbox(SandboxConfig {
         users: 1000,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 use genupdate::client::{ApiError, Backoff, Client, ClientConfig, Fatal, Request};
 use genupdate::config::{Credentials, resolve_region};
 use genupdate::model::ProficiencyUpdate;
@@ -29,6 +29,7 @@ use genupdate::secret::Secret;
 fn org(users: usize) -> SandboxConfig {
     SandboxConfig {
         users,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{ModelUser, csv, genupdate, genupdate_env, read_csv, s, sandbox};
-use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 
 /// 40 requests per second with 20 ms latency: a 300-row run takes ~8 s, long
 /// enough to interrupt.
@@ -22,6 +22,7 @@ fn slow(users: usize) -> SandboxConfig {
             latency: Duration::from_millis(20),
             ..Faults::default()
         },
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -148,6 +149,7 @@ async fn a_second_overlapping_run_exits_5_naming_the_lock_holder() {
 async fn a_lock_left_by_a_dead_run_is_taken_over() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -177,6 +179,7 @@ async fn a_lock_left_by_a_dead_run_is_taken_over() {
 async fn max_errors_stops_new_rows_exits_4_and_writes_a_complete_report() {
     let sb = sandbox(SandboxConfig {
         users: 50,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -349,6 +352,7 @@ async fn the_deadline_stops_cleanly_and_marks_rows_not_attempted() {
 async fn the_json_summary_is_the_only_stdout_on_every_exit_path() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{ModelUser, Run, csv, genupdate_env, read_csv, s, sandbox};
-use genesys_sandbox::{Faults, Sandbox, SandboxConfig, SandboxStats};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig, SandboxStats};
 use genupdate::model::User;
 use serde_json::Value;
 
@@ -39,6 +39,7 @@ fn org(per_second: u32) -> SandboxConfig {
         users: N,
         rate_limit: per_second,
         rate_window: Duration::from_secs(1),
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -874,6 +875,7 @@ async fn h_token_endpoint_throttled() {
         rate_window: Duration::from_millis(2500),
         token_ttl: Duration::from_secs(3),
         token_rate_limit: 1,
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     })
     .await;

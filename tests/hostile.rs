@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::input::{A, B, C};
 use common::{ModelUser, genupdate, s, sandbox};
-use genesys_sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 
 struct Case {
     name: &'static str,
@@ -762,6 +762,7 @@ async fn run_case(sb: &Sandbox, dir: &std::path::Path, c: &Case) -> Result<Strin
 async fn every_hostile_file_is_refused_with_its_line_and_nothing_is_sent() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -800,6 +801,7 @@ fn contact(sb: &Sandbox, id: &str, media: &str, kind: &str) -> Option<String> {
 async fn values_that_only_look_dangerous_reach_genesys_as_written() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -856,6 +858,7 @@ async fn values_that_only_look_dangerous_reach_genesys_as_written() {
 async fn an_undo_file_with_quoted_phone_numbers_applies_as_it_is() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

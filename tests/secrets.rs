@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::{ModelUser, csv, read_csv, s, sandbox};
-use genesys_sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 use genupdate::secret::Secret;
 
 const CLIENT_ID: &str = "leak-test-client";
@@ -79,6 +79,7 @@ fn leaky_org() -> SandboxConfig {
             burst_retry_after: (1, 1),
             ..Faults::default()
         },
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -360,6 +361,7 @@ async fn plain_http_is_refused_for_a_remote_host_and_allowed_for_loopback() {
         users: 20,
         client_id: CLIENT_ID.into(),
         client_secret: genesys_sandbox::Secret::new(SECRET),
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

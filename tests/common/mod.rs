@@ -2,7 +2,7 @@
 //! over HTTP as a client would, or point the real binary at it.
 #![allow(dead_code)]
 
-use genesys_sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
@@ -13,6 +13,7 @@ pub const SECRET: &str = "sandbox-secret";
 pub fn small() -> SandboxConfig {
     SandboxConfig {
         users: 60,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }
