@@ -128,8 +128,9 @@ pub fn replace(
     current: &[Value],
     incoming: &Value,
     email: Option<&str>,
-    keep_omitted_email: bool,
+    opts: Options,
 ) -> Result<Vec<Value>, String> {
+    let keep_omitted_email = opts.keep_omitted_email;
     let list = match incoming {
         Value::Null => return Ok(Vec::new()),
         Value::Array(list) => list,
@@ -146,7 +147,12 @@ pub fn replace(
                 "addresses: each entry must be an object, got {item}"
             ));
         };
-        if let Some(e) = entry_in(entry, current, email)? {
+        let checked = if opts.rules {
+            entry_in(entry, current, email)?
+        } else {
+            Some(entry_as_sent(entry)?)
+        };
+        if let Some(e) = checked {
             let key = (text(&e, "mediaType"), text(&e, "type"));
             if out
                 .iter()
@@ -176,12 +182,17 @@ pub fn replace(
     Ok(out.into_iter().map(Value::Object).collect())
 }
 
-/// One entry checked and normalised; `None` for an accepted PRIMARY email.
-fn entry_in(
-    entry: &Map<String, Value>,
-    current: &[Value],
-    email: Option<&str>,
-) -> Result<Option<Map<String, Value>>, String> {
+/// How [`replace`] treats entries (from the quirks).
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// `Quirks::contact_rules`.
+    pub rules: bool,
+    /// `Quirks::keep_omitted_email`.
+    pub keep_omitted_email: bool,
+}
+
+/// The known fields' types and enums of an entry, shared by both modes.
+fn check_basics(entry: &Map<String, Value>) -> Result<(String, String), String> {
     let media = text(entry, "mediaType").unwrap_or_default().to_string();
     let kind = text(entry, "type").unwrap_or_default().to_string();
     if !MEDIA_TYPES.contains(&media.as_str()) {
@@ -192,7 +203,13 @@ fn entry_in(
     if !CONTACT_TYPES.contains(&kind.as_str()) {
         return Err(format!("addresses: type '{kind}' is not a contact type"));
     }
-    for key in ["address", "extension", "countryCode", "integration"] {
+    for key in [
+        "address",
+        "extension",
+        "countryCode",
+        "integration",
+        "display",
+    ] {
         if let Some(v) = entry.get(key)
             && !v.is_string()
             && !v.is_null()
@@ -200,15 +217,45 @@ fn entry_in(
             return Err(format!("addresses: {key} must be a string, got {v}"));
         }
     }
+    if text(entry, "address").is_none() && text(entry, "extension").is_none() {
+        return Err(format!(
+            "addresses: the {media} {kind} entry needs an address or an extension"
+        ));
+    }
+    if media == "EMAIL" {
+        let a = text(entry, "address").unwrap_or_default();
+        if !valid_email(a) {
+            return Err(format!("addresses: '{a}' is not a valid email address"));
+        }
+    }
+    Ok((media, kind))
+}
+
+/// Without the contact rules: stored as sent, `display` filled in when missing.
+fn entry_as_sent(entry: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    check_basics(entry)?;
+    let mut e = entry.clone();
+    if text(entry, "display").is_none()
+        && let Some(d) = text(entry, "address").or_else(|| text(entry, "extension"))
+    {
+        e.insert("display".into(), Value::String(d.to_string()));
+    }
+    Ok(e)
+}
+
+/// One entry checked and normalised; `None` for an accepted PRIMARY email.
+fn entry_in(
+    entry: &Map<String, Value>,
+    current: &[Value],
+    email: Option<&str>,
+) -> Result<Option<Map<String, Value>>, String> {
+    let (media, kind) = check_basics(entry)?;
     let mut e = entry.clone();
     e.remove("display");
     let address = text(entry, "address").map(str::to_string);
     let extension = text(entry, "extension").map(str::to_string);
     if media == "EMAIL" {
         let a = address.unwrap_or_default();
-        if !valid_email(&a) {
-            return Err(format!("addresses: '{a}' is not a valid email address"));
-        }
         if kind == "PRIMARY" {
             if email.is_some_and(|m| m.eq_ignore_ascii_case(&a)) {
                 return Ok(None);
@@ -228,11 +275,7 @@ fn entry_in(
             })?)
         }
         (None, Some(x)) => held_number(current, &media, &kind, x),
-        (None, None) => {
-            return Err(format!(
-                "addresses: the {media} {kind} entry needs an address or an extension"
-            ));
-        }
+        (None, None) => None,
     };
     match &number {
         Some(n) => {
@@ -266,6 +309,29 @@ fn held_number(current: &[Value], media: &str, kind: &str, extension: &str) -> O
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const RULES: Options = Options {
+        rules: true,
+        keep_omitted_email: false,
+    };
+    const KEEP: Options = Options {
+        rules: true,
+        keep_omitted_email: true,
+    };
+
+    #[test]
+    fn without_the_rules_entries_are_stored_as_sent() {
+        let opts = Options {
+            rules: false,
+            keep_omitted_email: false,
+        };
+        let sent = json!([{"address": "+1 555 0100", "mediaType": "PHONE", "type": "OTHER"}]);
+        let out = replace(&[], &sent, None, opts).unwrap();
+        assert_eq!(out[0]["address"], "+1 555 0100");
+        assert_eq!(out[0]["display"], "+1 555 0100");
+        let bad = json!([{"mediaType": "PHONE", "type": "WORK"}]);
+        assert!(replace(&[], &bad, None, opts).is_err());
+    }
 
     #[test]
     fn numbers_are_normalised_to_e164() {
@@ -304,7 +370,7 @@ mod tests {
             {"display": "4142", "extension": "4142", "mediaType": "PHONE", "type": "WORK2"},
             {"address": "+13175550177", "mediaType": "PHONE", "type": "OTHER", "integration": "microsoftteams"}
         ]);
-        let out = replace(&current, &sent, Some("a@b.co"), false).unwrap();
+        let out = replace(&current, &sent, Some("a@b.co"), RULES).unwrap();
         assert_eq!(out[0]["address"], "+13175550143");
         assert_eq!(public(out[0].as_object().unwrap()).get("address"), None);
         assert_eq!(out[1]["address"], "+13175550150");
@@ -317,19 +383,19 @@ mod tests {
     fn primary_email_must_equal_the_users_email() {
         let ok = json!([{"address": "a@b.co", "mediaType": "EMAIL", "type": "PRIMARY"}]);
         assert_eq!(
-            replace(&[], &ok, Some("A@b.co"), false).unwrap(),
+            replace(&[], &ok, Some("A@b.co"), RULES).unwrap(),
             Vec::<Value>::new()
         );
         let bad = json!([{"address": "x@b.co", "mediaType": "EMAIL", "type": "PRIMARY"}]);
-        assert!(replace(&[], &bad, Some("a@b.co"), false).is_err());
+        assert!(replace(&[], &bad, Some("a@b.co"), RULES).is_err());
     }
 
     #[test]
     fn omitted_emails_are_kept_only_when_asked() {
         let current = vec![json!({"address": "h@b.co", "mediaType": "EMAIL", "type": "HOME"})];
         let sent = json!([]);
-        assert!(replace(&current, &sent, None, false).unwrap().is_empty());
-        assert_eq!(replace(&current, &sent, None, true).unwrap(), current);
+        assert!(replace(&current, &sent, None, RULES).unwrap().is_empty());
+        assert_eq!(replace(&current, &sent, None, KEEP).unwrap(), current);
     }
 
     #[test]
@@ -342,7 +408,7 @@ mod tests {
                    {"address": "+13175550101", "mediaType": "PHONE", "type": "WORK"}]),
             json!({"address": "x"}),
         ] {
-            assert!(replace(&[], &sent, None, false).is_err(), "{sent}");
+            assert!(replace(&[], &sent, None, RULES).is_err(), "{sent}");
         }
     }
 }

@@ -30,16 +30,18 @@
 //!   selfUri). A PATCH with `state` restores a deleted user ("can be used to
 //!   restore a deleted user"); a PATCH without `state` answers 404, as do the
 //!   per-user skill and language endpoints.
-//! - **Contacts in every real shape** (`contact_shapes`): numbers are stored in
-//!   E.164 with a server-derived `display`; seeded users hold a number, an
-//!   extension only, a number plus extension (shown as `extension` + `display`, no
-//!   `address`), several phone types, a Teams number (PHONE OTHER,
-//!   `integration: "microsoftteams"`), SMS MOBILE and WORK/HOME emails (layout
-//!   `i % 8`, see `seed_contacts`). A PATCH's `addresses` replaces the list whole;
-//!   `display` is read-only and derived again; phone numbers are normalised to
-//!   E.164 or refused with 400; unknown entry fields are kept; an EMAIL PRIMARY
-//!   entry that differs from `email` is a 400 (SDK 269). These rules hold with
-//!   every quirk setting: only the seeded shapes depend on the switch.
+//! - **Contacts in every real shape** (`contact_shapes`): seeded users hold a
+//!   number, an extension only, a number plus extension, several phone types, a
+//!   Teams number (PHONE OTHER, `integration: "microsoftteams"`), SMS MOBILE and
+//!   WORK/HOME emails (layout `i % 8`, see `seed_contacts`).
+//! - **Contact rules** (`contact_rules`): numbers are stored in E.164 with a
+//!   server-derived `display` (`Contact.display` is read-only, "formatted version of
+//!   the address property"); a number with an extension is shown as `extension` +
+//!   `display` with no `address` (Terraform's case 3, the fixture's WORK3); a
+//!   PATCH's `addresses` replaces the list whole, phone numbers are normalised to
+//!   E.164 or refused with 400 naming the value, unknown entry fields are kept, and
+//!   an EMAIL PRIMARY entry that differs from `email` is a 400 (SDK 269). Without
+//!   the rules, entries are stored as sent.
 //! - **Best-effort expand** (`expand_miss_share`, 0.1): in list reads (paged and
 //!   `id=`) each user that was asked to be expanded may come back without its
 //!   `skills`, `languages` and `employerInfo` keys ("resolved with a best effort

@@ -35,6 +35,11 @@ pub struct Quirks {
     /// extension, several phones, a Teams number, SMS, extra emails). Off: one WORK
     /// and sometimes one MOBILE number.
     pub contact_shapes: bool,
+    /// The server's contact rules: phone numbers normalised to E.164 (400 when
+    /// they cannot be), `display` derived by the server, a number with an extension
+    /// shown without `address`, an EMAIL PRIMARY entry that differs from `email`
+    /// refused. Off: entries are stored as sent (`display` filled in when missing).
+    pub contact_rules: bool,
     /// Share of users in a list read (paged or `id=`) that come back without the
     /// `skills`, `languages` and `employerInfo` they were asked to expand.
     pub expand_miss_share: f64,
@@ -59,6 +64,7 @@ impl Quirks {
             forbidden_code: "missing.division.permission".into(),
             deleted_share: 0.02,
             contact_shapes: true,
+            contact_rules: true,
             expand_miss_share: 0.1,
             omit_limit_share: 0.5,
             user_limit_unit: LimitUnit::PerMinute,
@@ -76,6 +82,7 @@ impl Quirks {
             forbidden_code: "missing.division.permission".into(),
             deleted_share: 0.0,
             contact_shapes: false,
+            contact_rules: false,
             expand_miss_share: 0.0,
             omit_limit_share: 0.0,
             user_limit_unit: LimitUnit::PerMinute,

@@ -205,6 +205,7 @@ pub async fn patch_one(
         manager_exists,
         ignore_fields: &quirks.ignore_fields,
         keep_omitted_email: quirks.keep_omitted_email,
+        contact_rules: quirks.contact_rules,
     };
     store
         .update(i, |rec| {

@@ -232,13 +232,14 @@ impl Store {
         if !expand.employer_info {
             doc.remove("employerInfo");
         }
+        let rules = self.quirks.contact_rules;
         let addresses: Vec<Value> = doc
             .get("addresses")
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
                     .map(|e| match e {
-                        Value::Object(m) => Value::Object(contacts::public(m)),
+                        Value::Object(m) if rules => Value::Object(contacts::public(m)),
                         other => other.clone(),
                     })
                     .collect()

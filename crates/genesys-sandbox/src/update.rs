@@ -93,6 +93,8 @@ pub struct Rules<'a> {
     pub ignore_fields: &'a [String],
     /// `Quirks::keep_omitted_email`.
     pub keep_omitted_email: bool,
+    /// `Quirks::contact_rules`.
+    pub contact_rules: bool,
 }
 
 /// Apply a version-checked update to the user document `doc` (not bumping the
@@ -206,7 +208,11 @@ pub fn apply(doc: &mut Map<String, Value>, update: &Update, rules: &Rules) -> Re
             .cloned()
             .unwrap_or_default();
         let email = next.get("email").and_then(Value::as_str);
-        let list = contacts::replace(&current, value, email, rules.keep_omitted_email)?;
+        let opts = contacts::Options {
+            rules: rules.contact_rules,
+            keep_omitted_email: rules.keep_omitted_email,
+        };
+        let list = contacts::replace(&current, value, email, opts)?;
         next.insert("addresses".into(), Value::Array(list));
     }
     *doc = next;
@@ -319,6 +325,7 @@ mod tests {
             manager_exists,
             ignore_fields: &[],
             keep_omitted_email: false,
+            contact_rules: true,
         }
     }
 
@@ -430,6 +437,7 @@ mod tests {
             manager_exists: true,
             ignore_fields: &ignore,
             keep_omitted_email: false,
+            contact_rules: true,
         };
         let up =
             upd(json!({"version": 3, "username": "new@example.com", "title": "Lead"})).unwrap();
