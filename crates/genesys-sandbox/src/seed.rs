@@ -222,7 +222,7 @@ const FIRST_SHARED: usize = 12;
 pub fn starts_deleted(seed: u64, i: usize, share: f64) -> bool {
     share > 0.0
         && (i == crate::DELETED_USER_INDEX
-            || (i >= FIRST_SHARED && unit(seed, i, 0xDE1E_7ED) < share))
+            || (i >= FIRST_SHARED && unit(seed, i, 0x0DE1_E7ED) < share))
 }
 
 /// Whether user `i` starts in the restricted division: the fixed
@@ -230,7 +230,7 @@ pub fn starts_deleted(seed: u64, i: usize, share: f64) -> bool {
 pub fn starts_restricted(seed: u64, i: usize, share: f64) -> bool {
     share > 0.0
         && (i == crate::RESTRICTED_USER_INDEX
-            || (i >= FIRST_SHARED && unit(seed, i, 0x0D1_7151_0A) < share))
+            || (i >= FIRST_SHARED && unit(seed, i, 0xD171_510A) < share))
 }
 
 /// The state a seeded user starts in.
