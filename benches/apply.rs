@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 
 struct Scenario {
     rows: usize,
@@ -91,6 +91,7 @@ async fn table(scenarios: &[Scenario]) {
                 latency: Duration::from_millis(20),
                 ..Faults::default()
             },
+            quirks: Quirks::none(),
             ..SandboxConfig::default()
         };
         let sb = Sandbox::start(cfg.clone()).await.expect("sandbox");
@@ -161,6 +162,7 @@ async fn pace_and_faults() {
                 Duration::from_secs(86_400)
             },
             faults,
+            quirks: Quirks::none(),
             ..SandboxConfig::default()
         };
         let dir = tempfile::tempdir().expect("temp dir");
@@ -172,7 +174,11 @@ async fn pace_and_faults() {
         let wrong = ids
             .iter()
             .enumerate()
-            .filter(|(i, id)| sb.user(id).and_then(|u| u.title) != Some(format!("Paced {i}")))
+            .filter(|(i, id)| {
+                sb.user(id)
+                    .and_then(|u| u["title"].as_str().map(str::to_string))
+                    != Some(format!("Paced {i}"))
+            })
             .count();
         let max_writes = sb
             .stats()
@@ -205,6 +211,7 @@ async fn memory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb = Sandbox::start(SandboxConfig {
         users: rows,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await

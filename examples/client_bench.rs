@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 use genupdate::client::{Client, ClientConfig, renew_margin};
 use genupdate::config::{Credentials, resolve_region};
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
 use genupdate::secret::Secret;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -91,6 +91,7 @@ async fn run(sc: &Scenario) -> Result<(), Error> {
             latency: Duration::from_millis(20),
             ..Faults::default()
         },
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     })
     .await?;

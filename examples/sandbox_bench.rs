@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use genupdate::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 struct Opts {
@@ -82,6 +82,7 @@ async fn main() {
         None => {
             let sb = Sandbox::start(SandboxConfig {
                 users: o.users,
+                quirks: Quirks::none(),
                 ..SandboxConfig::unlimited()
             })
             .await

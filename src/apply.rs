@@ -18,7 +18,23 @@ use crate::outputs::OutputPaths;
 use crate::plan::RoutingIds;
 use crate::report::{Outputs, ReportSink};
 use crate::runner::{self, RunnerConfig, Stopper};
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{Sandbox, SandboxConfig};
+
+/// Built without the `sandbox` feature there is never a sandbox to run against.
+#[cfg(not(feature = "sandbox"))]
+enum Sandbox {}
+
+#[cfg(not(feature = "sandbox"))]
+impl Sandbox {
+    fn url(&self) -> String {
+        match *self {}
+    }
+
+    async fn shutdown(self) {
+        match self {}
+    }
+}
 use crate::secret::Secret;
 use crate::summary::{ExitReason, Summary};
 
@@ -350,22 +366,37 @@ fn finish(mut summary: Summary, client: &Client, started: Instant) -> Summary {
     summary
 }
 
+/// The demo sandbox (`apply --sandbox`) and how to reach it.
+#[cfg(feature = "sandbox")]
+async fn start_sandbox() -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
+    let cfg = SandboxConfig::demo();
+    let credentials = Credentials::ClientCredentials {
+        client_id: cfg.client_id.clone(),
+        client_secret: crate::secret::Secret::new(cfg.client_secret.expose()),
+    };
+    let sandbox = Sandbox::start(cfg)
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let endpoints = config::resolve_region(&sandbox.url(), false).map_err(|e| e.to_string())?;
+    Ok((endpoints, credentials, Some(sandbox)))
+}
+
+#[cfg(not(feature = "sandbox"))]
+async fn start_sandbox() -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
+    Err(
+        "--sandbox is not available: this genupdate was built without the `sandbox` \
+         feature (build with default features to get it)"
+            .into(),
+    )
+}
+
 /// The endpoints and credentials to use: the in-process sandbox, or the real org.
 async fn connect_target(
     args: &ApplyArgs,
     env: &Env,
 ) -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
     if args.sandbox {
-        let cfg = SandboxConfig::demo();
-        let credentials = Credentials::ClientCredentials {
-            client_id: cfg.client_id.clone(),
-            client_secret: cfg.client_secret.clone(),
-        };
-        let sandbox = Sandbox::start(cfg)
-            .await
-            .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-        let endpoints = config::resolve_region(&sandbox.url(), false).map_err(|e| e.to_string())?;
-        return Ok((endpoints, credentials, Some(sandbox)));
+        return start_sandbox().await;
     }
     let region = args
         .region

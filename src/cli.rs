@@ -81,6 +81,7 @@ pub enum Command {
     /// It serves the login host and the API host on one port, with Genesys' rate
     /// limits, error bodies and optional faults, for rehearsals and tests:
     /// GENESYSCLOUD_REGION=http://127.0.0.1:PORT genupdate apply users.csv
+    #[cfg(feature = "sandbox")]
     Sandbox(Box<crate::sandbox::SandboxArgs>),
 }
 
@@ -128,6 +129,7 @@ pub struct ApplyArgs {
 
     /// Run against an in-process sandbox seeded with examples/users.csv's users,
     /// with realistic limits, latency and a few faults. No credentials needed.
+    /// (Builds without the `sandbox` feature refuse it with a usage error.)
     #[arg(long, conflicts_with = "region")]
     pub sandbox: bool,
 

@@ -5,7 +5,9 @@
 //! (CSV grammar and validation) → `plan` (pure diff of a row against a user) →
 //! [`client`] (token, retries, the shared pace, one method per endpoint) →
 //! `runner` (the only place with concurrency) → `report` (per-row results).
-//! [`sandbox`] is the built-in Genesys look-alike everything is tested against.
+//! `sandbox` (the `genesys-sandbox` crate, behind the default `sandbox` feature) is
+//! the built-in Genesys look-alike everything is tested against; it shares no types
+//! with this crate.
 
 pub mod apply;
 pub mod breaker;
@@ -24,8 +26,9 @@ pub mod phone;
 pub mod plan;
 pub mod report;
 pub mod runner;
-pub mod sandbox;
 pub mod secret;
+#[cfg(feature = "sandbox")]
+pub use genesys_sandbox as sandbox;
 pub mod summary;
 pub mod undo;
 
@@ -39,8 +42,15 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate(args) => input::validate_command(&args, cli.quiet),
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(sandbox::serve(*args)),
+            Ok(rt) => match rt.block_on(sandbox::serve(*args)) {
+                Ok(()) => Exit::Success,
+                Err(e) => {
+                    eprintln!("genupdate: sandbox: {e}");
+                    Exit::Usage
+                }
+            },
             Err(e) => {
                 eprintln!("genupdate: cannot start the async runtime: {e}");
                 Exit::Aborted

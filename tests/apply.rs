@@ -2,12 +2,13 @@
 
 mod common;
 
-use common::{count, csv, genupdate, read_csv, s, sandbox, writes};
-use genupdate::sandbox::{Faults, SandboxConfig};
+use common::{ModelUser, count, csv, genupdate, read_csv, s, sandbox, writes};
+use genesys_sandbox::{Faults, Quirks, SandboxConfig};
 
 fn small() -> SandboxConfig {
     SandboxConfig {
         users: 200,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }
@@ -16,7 +17,7 @@ fn small() -> SandboxConfig {
 async fn a_row_already_up_to_date_sends_no_patch() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let u = sb.user(&sb.user_ids()[0]).unwrap();
+    let u = sb.model_user(&sb.user_ids()[0]).unwrap();
     let file = csv(
         dir.path(),
         "same.csv",
@@ -71,7 +72,10 @@ async fn not_found_rows_are_reported_while_the_others_succeed() {
     assert_eq!(rows[2][6], "not_found");
     assert_eq!(rows[1][2], "updated");
     assert_eq!(rows[3][2], "updated");
-    assert_eq!(sb.user(&ids[1]).unwrap().title.as_deref(), Some("Lead"));
+    assert_eq!(
+        sb.model_user(&ids[1]).unwrap().title.as_deref(),
+        Some("Lead")
+    );
     assert_eq!(
         std::fs::read_to_string(&failed).unwrap(),
         format!("id,title\n{missing},Lead\n")
@@ -124,7 +128,7 @@ async fn dry_run_reads_and_plans_but_sends_zero_writes() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
-    let before = sb.user(&ids[0]).unwrap();
+    let before = sb.model_user(&ids[0]).unwrap();
     let file = csv(
         dir.path(),
         "dry.csv",
@@ -145,7 +149,7 @@ async fn dry_run_reads_and_plans_but_sends_zero_writes() {
         "{}",
         run.stdout
     );
-    assert_eq!(sb.user(&ids[0]).unwrap(), before);
+    assert_eq!(sb.model_user(&ids[0]).unwrap(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +165,7 @@ async fn state_and_another_field_in_one_row_are_both_applied_with_state_sent_alo
     );
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let u = sb.user(&id).unwrap();
+    let u = sb.model_user(&id).unwrap();
     assert_eq!(u.state.as_deref(), Some("inactive"));
     assert_eq!(u.title.as_deref(), Some("Leaver"));
     assert_eq!(
@@ -178,9 +182,9 @@ async fn contacts_are_merged_and_the_ones_the_row_does_not_name_are_kept() {
     let ids = sb.user_ids();
     let id = ids
         .iter()
-        .find(|id| !sb.user(id).unwrap().addresses.is_empty())
+        .find(|id| !sb.model_user(id).unwrap().addresses.is_empty())
         .expect("a seeded user with a contact");
-    let before = sb.user(id).unwrap().addresses;
+    let before = sb.model_user(id).unwrap().addresses;
     let file = csv(
         dir.path(),
         "c.csv",
@@ -189,7 +193,7 @@ async fn contacts_are_merged_and_the_ones_the_row_does_not_name_are_kept() {
     );
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let after = sb.user(id).unwrap().addresses;
+    let after = sb.model_user(id).unwrap().addresses;
     for old in &before {
         assert!(after.contains(old), "kept {old:?} in {after:?}");
     }
@@ -240,7 +244,7 @@ async fn a_concurrent_writers_field_survives_and_every_row_lands() {
     assert!(stats.concurrent_writes > 0, "the writer ran: {stats:?}");
     let mut survived = 0;
     for id in &ids {
-        let u = sb.user(id).unwrap();
+        let u = sb.model_user(id).unwrap();
         assert_eq!(u.department.as_deref(), Some("Night Shift"));
         if u.other
             .get("certifications")
@@ -277,7 +281,7 @@ async fn a_write_whose_response_was_dropped_is_not_applied_twice() {
     assert!(stats.dropped_after > 0, "responses were dropped: {stats:?}");
     for id in &ids {
         assert_eq!(
-            sb.user(id).unwrap().title.as_deref(),
+            sb.model_user(id).unwrap().title.as_deref(),
             Some("Dropped But Landed")
         );
         assert_eq!(
@@ -294,7 +298,7 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<String> = sb.user_ids().into_iter().take(30).collect();
-    let before: Vec<_> = ids.iter().map(|id| sb.user(id).unwrap()).collect();
+    let before: Vec<_> = ids.iter().map(|id| sb.model_user(id).unwrap()).collect();
     let header = "id,title,department,preferredName,acdAutoAnswer,phone:WORK2,employerInfo.employeeType,skill:Billing,language:Spanish,state";
     let rows: Vec<String> = ids
         .iter()
@@ -309,11 +313,11 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
     let undo = dir.path().join("undo.csv");
     let run = genupdate(&sb, &["apply", s(&file), "--undo", s(&undo)]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_ne!(sb.user(&ids[0]).unwrap().title, before[0].title);
+    assert_ne!(sb.model_user(&ids[0]).unwrap().title, before[0].title);
     let run = genupdate(&sb, &["apply", s(&undo)]).await;
     assert_eq!(run.code, 0, "the undo file applies: {run:?}");
     for (id, old) in ids.iter().zip(&before) {
-        let mut now = sb.user(id).unwrap();
+        let mut now = sb.model_user(id).unwrap();
         assert!(now.version > old.version);
         now.version = old.version;
         let sort = |v: &mut Option<Vec<genupdate::model::UserRoutingSkill>>| {
@@ -336,6 +340,7 @@ async fn applying_the_undo_file_restores_every_changed_user_exactly() {
 async fn request_economy_one_write_per_changed_row_and_one_read_per_hundred() {
     let sb = sandbox(SandboxConfig {
         users: 1000,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

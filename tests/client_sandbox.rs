@@ -8,15 +8,28 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 use genupdate::client::{ApiError, Backoff, Client, ClientConfig, Fatal, Request};
 use genupdate::config::{Credentials, resolve_region};
 use genupdate::model::ProficiencyUpdate;
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+
+/// The sandbox's user read back as the client's model.
+trait ModelUser {
+    fn model_user(&self, id: &str) -> Option<genupdate::model::User>;
+}
+
+impl ModelUser for Sandbox {
+    fn model_user(&self, id: &str) -> Option<genupdate::model::User> {
+        self.user(id)
+            .map(|v| serde_json::from_value(v).expect("a sandbox user reads as a model::User"))
+    }
+}
 use genupdate::secret::Secret;
 
 fn org(users: usize) -> SandboxConfig {
     SandboxConfig {
         users,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }
@@ -141,7 +154,7 @@ async fn typed_endpoints_read_write_and_resolve_names() {
     let items: Vec<(String, bool)> = ids[..60].iter().map(|i| (i.clone(), true)).collect();
     c.patch_users_bulk_acd(&items).await.unwrap();
     assert_eq!(sb.stats().route_count("PATCH /api/v2/users/bulk 200"), 2);
-    assert_eq!(sb.user(&ids[59]).unwrap().acd_auto_answer, Some(true));
+    assert_eq!(sb.model_user(&ids[59]).unwrap().acd_auto_answer, Some(true));
 }
 
 #[tokio::test]
@@ -301,7 +314,7 @@ async fn dropped_reads_are_retried_and_dropped_writes_are_uncertain() {
 
     // A guarded write dropped before it was applied: Uncertain, nothing written.
     let id = &ids[1];
-    let v = sb.user(id).unwrap().version;
+    let v = sb.model_user(id).unwrap().version;
     sb.set_faults(Faults {
         drop_before: 1.0,
         ..Faults::default()
@@ -314,7 +327,7 @@ async fn dropped_reads_are_retried_and_dropped_writes_are_uncertain() {
         matches!(err, ApiError::Uncertain { attempts: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(sb.user(id).unwrap().version, v);
+    assert_eq!(sb.model_user(id).unwrap().version, v);
 
     // Dropped after it was applied: Uncertain, applied exactly once, never resent.
     sb.set_faults(Faults {
@@ -327,7 +340,7 @@ async fn dropped_reads_are_retried_and_dropped_writes_are_uncertain() {
         .unwrap_err();
     assert!(matches!(err, ApiError::Uncertain { .. }), "{err:?}");
     sb.set_faults(Faults::default());
-    let u = sb.user(id).unwrap();
+    let u = sb.model_user(id).unwrap();
     assert_eq!((u.version, u.title.as_deref()), (v + 1, Some("T2")));
     assert_eq!(sb.stats().writes_per_user.get(id.as_str()), Some(&1));
 }
@@ -468,7 +481,7 @@ async fn a_request_with_a_guarded_replay_is_never_sent_twice_on_5xx_free_runs() 
     let sb = Sandbox::start(org(5)).await.unwrap();
     let c = connect(&sb).await;
     let id = sb.user_ids()[2].clone();
-    let v = sb.user(&id).unwrap().version;
+    let v = sb.model_user(&id).unwrap().version;
     let req = Request::patch(
         format!("/api/v2/users/{id}"),
         json!({"version": v, "department": "Ops"}),

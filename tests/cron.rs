@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{csv, genupdate, genupdate_env, read_csv, s, sandbox};
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+use common::{ModelUser, csv, genupdate, genupdate_env, read_csv, s, sandbox};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 
 /// 40 requests per second with 20 ms latency: a 300-row run takes ~8 s, long
 /// enough to interrupt.
@@ -22,6 +22,7 @@ fn slow(users: usize) -> SandboxConfig {
             latency: Duration::from_millis(20),
             ..Faults::default()
         },
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -104,7 +105,10 @@ async fn after_kill_9_mid_run_a_plain_rerun_finishes_with_no_row_written_twice()
         "{total} writes for 300 rows (at most the in-flight ones twice)"
     );
     for id in sb.user_ids().iter().take(300) {
-        assert_eq!(sb.user(id).unwrap().title.as_deref(), Some("After Crash"));
+        assert_eq!(
+            sb.model_user(id).unwrap().title.as_deref(),
+            Some("After Crash")
+        );
         assert_eq!(
             stats.writes_per_user.get(id).copied(),
             Some(1),
@@ -145,6 +149,7 @@ async fn a_second_overlapping_run_exits_5_naming_the_lock_holder() {
 async fn a_lock_left_by_a_dead_run_is_taken_over() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -174,6 +179,7 @@ async fn a_lock_left_by_a_dead_run_is_taken_over() {
 async fn max_errors_stops_new_rows_exits_4_and_writes_a_complete_report() {
     let sb = sandbox(SandboxConfig {
         users: 50,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -256,7 +262,10 @@ async fn sigterm_drains_in_flight_rows_writes_the_report_and_exits_130() {
     );
     assert_eq!(summary["updated"].as_u64(), Some(updated.len() as u64));
     for r in &updated {
-        assert_eq!(sb.user(&r[1]).unwrap().title.as_deref(), Some("Terminated"));
+        assert_eq!(
+            sb.model_user(&r[1]).unwrap().title.as_deref(),
+            Some("Terminated")
+        );
     }
 }
 
@@ -343,6 +352,7 @@ async fn the_deadline_stops_cleanly_and_marks_rows_not_attempted() {
 async fn the_json_summary_is_the_only_stdout_on_every_exit_path() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

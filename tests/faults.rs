@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Run, csv, genupdate_env, read_csv, s, sandbox};
+use common::{ModelUser, Run, csv, genupdate_env, read_csv, s, sandbox};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig, SandboxStats};
 use genupdate::model::User;
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig, SandboxStats};
 use serde_json::Value;
 
 /// Rows per case.
@@ -39,6 +39,7 @@ fn org(per_second: u32) -> SandboxConfig {
         users: N,
         rate_limit: per_second,
         rate_window: Duration::from_secs(1),
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -111,7 +112,7 @@ async fn apply_and_check(
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
     assert_eq!(ids.len(), N);
-    let before: Vec<User> = ids.iter().map(|id| sb.user(id).unwrap()).collect();
+    let before: Vec<User> = ids.iter().map(|id| sb.model_user(id).unwrap()).collect();
     let rows: Vec<String> = ids
         .iter()
         .enumerate()
@@ -212,7 +213,7 @@ fn check(
         let line = &report[i + 1];
         assert_eq!(line[0], (i + 2).to_string(), "{case}: input order");
         assert_eq!(&line[1], id, "{case}: input order");
-        let after = sb.user(id).unwrap();
+        let after = sb.model_user(id).unwrap();
         let (title, dept) = want(case, i);
         let landed = after.title.as_deref() == Some(&title[..])
             && after.department.as_deref() == Some(&dept[..]);
@@ -319,7 +320,7 @@ fn check_undo(case: &str, sb: &Sandbox, ids: &[String], before: &[User], undo: &
     };
     let mut changed = 0;
     for (i, id) in ids.iter().enumerate() {
-        let (old, now) = (&before[i], sb.user(id).unwrap());
+        let (old, now) = (&before[i], sb.model_user(id).unwrap());
         if (&now.title, &now.department) == (&old.title, &old.department) {
             assert!(
                 !by_id.contains_key(id.as_str()),
@@ -874,6 +875,7 @@ async fn h_token_endpoint_throttled() {
         rate_window: Duration::from_millis(2500),
         token_ttl: Duration::from_secs(3),
         token_rate_limit: 1,
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     })
     .await;

@@ -13,8 +13,8 @@ mod common;
 use std::time::Duration;
 
 use common::input::{A, B, C};
-use common::{genupdate, s, sandbox};
-use genupdate::sandbox::{Sandbox, SandboxConfig};
+use common::{ModelUser, genupdate, s, sandbox};
+use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 
 struct Case {
     name: &'static str,
@@ -765,6 +765,7 @@ async fn run_case(sb: &Sandbox, dir: &std::path::Path, c: &Case) -> Result<Strin
 async fn every_hostile_file_is_refused_with_its_line_and_nothing_is_sent() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -792,7 +793,7 @@ async fn every_hostile_file_is_refused_with_its_line_and_nothing_is_sent() {
 
 /// The user's address of `media` and `kind`.
 fn contact(sb: &Sandbox, id: &str, media: &str, kind: &str) -> Option<String> {
-    sb.user(id)?
+    sb.model_user(id)?
         .addresses
         .into_iter()
         .find(|c| c.media_type.as_deref() == Some(media) && c.kind.as_deref() == Some(kind))
@@ -803,6 +804,7 @@ fn contact(sb: &Sandbox, id: &str, media: &str, kind: &str) -> Option<String> {
 async fn values_that_only_look_dangerous_reach_genesys_as_written() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -829,7 +831,7 @@ async fn values_that_only_look_dangerous_reach_genesys_as_written() {
     assert_eq!(run.code, 0, "{run:?}");
     let run = genupdate(&sb, &["apply", s(&file)]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let user = |i: usize| sb.user(&ids[i]).unwrap();
+    let user = |i: usize| sb.model_user(&ids[i]).unwrap();
     let u = user(0);
     assert_eq!(u.title.as_deref(), Some("=HYPERLINK(\"http://x\",\"y\")"));
     assert_eq!(
@@ -860,6 +862,7 @@ async fn values_that_only_look_dangerous_reach_genesys_as_written() {
 async fn an_undo_file_with_quoted_phone_numbers_applies_as_it_is() {
     let sb = sandbox(SandboxConfig {
         users: 20,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;

@@ -105,6 +105,6 @@ fn the_example_file_reads_without_problems() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/users.csv");
     let (_, rows) = open(&path).unwrap();
     let rows: Vec<_> = rows.collect::<Result<_, _>>().unwrap();
-    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.len(), 14);
     assert!(rows.iter().any(|r| r.cells.contains(&Cell::Clear)));
 }

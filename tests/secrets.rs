@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{csv, read_csv, s, sandbox};
-use genupdate::sandbox::{Faults, Sandbox, SandboxConfig};
+use common::{ModelUser, csv, read_csv, s, sandbox};
+use genesys_sandbox::{Faults, Quirks, Sandbox, SandboxConfig};
 use genupdate::secret::Secret;
 
 const CLIENT_ID: &str = "leak-test-client";
@@ -65,7 +65,7 @@ fn leaky_org() -> SandboxConfig {
     SandboxConfig {
         users: 400,
         client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(SECRET),
+        client_secret: genesys_sandbox::Secret::new(SECRET),
         token_ttl: Duration::from_secs(2),
         rate_limit: 100,
         rate_window: Duration::from_secs(1),
@@ -79,6 +79,7 @@ fn leaky_org() -> SandboxConfig {
             burst_retry_after: (1, 1),
             ..Faults::default()
         },
+        quirks: Quirks::none(),
         ..SandboxConfig::default()
     }
 }
@@ -359,7 +360,8 @@ async fn plain_http_is_refused_for_a_remote_host_and_allowed_for_loopback() {
     let sb = sandbox(SandboxConfig {
         users: 20,
         client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(SECRET),
+        client_secret: genesys_sandbox::Secret::new(SECRET),
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     })
     .await;
@@ -433,5 +435,8 @@ async fn plain_http_is_refused_for_a_remote_host_and_allowed_for_loopback() {
     .await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(code, 0, "{text}");
-    assert_eq!(sb.user(&ids[1]).unwrap().title.as_deref(), Some("Loop"));
+    assert_eq!(
+        sb.model_user(&ids[1]).unwrap().title.as_deref(),
+        Some("Loop")
+    );
 }

@@ -12,7 +12,7 @@ fn the_example_file_is_valid() {
     let dir = env!("CARGO_MANIFEST_DIR");
     let out = genupdate(dir.as_ref(), &["validate", "examples/users.csv"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stderr_lines(), ["examples/users.csv: valid, 12 rows"]);
+    assert_eq!(out.stderr_lines(), ["examples/users.csv: valid, 14 rows"]);
     assert_eq!(out.stdout, "");
 }
 

@@ -2,7 +2,7 @@
 //! over HTTP as a client would, or point the real binary at it.
 #![allow(dead_code)]
 
-use genupdate::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
@@ -13,6 +13,7 @@ pub const SECRET: &str = "sandbox-secret";
 pub fn small() -> SandboxConfig {
     SandboxConfig {
         users: 60,
+        quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
 }
@@ -100,7 +101,7 @@ impl Api {
 
     /// The current version of a user, read in process.
     pub fn version(&self, id: &str) -> i64 {
-        self.sb.user(id).unwrap().version
+        self.sb.user(id).unwrap()["version"].as_i64().unwrap()
     }
 }
 
@@ -126,12 +127,25 @@ pub fn assert_error(status: StatusCode, body: &Value, want: u16, code: &str) {
     assert_eq!(body["errors"], serde_json::json!([]), "{body}");
 }
 
+/// A sandbox user read back in process as the client's model, to compare with what
+/// the client sent. (The sandbox itself knows only JSON documents.)
+pub trait ModelUser {
+    fn model_user(&self, id: &str) -> Option<genupdate::model::User>;
+}
+
+impl ModelUser for Sandbox {
+    fn model_user(&self, id: &str) -> Option<genupdate::model::User> {
+        self.user(id)
+            .map(|v| serde_json::from_value(v).expect("a sandbox user reads as a model::User"))
+    }
+}
+
 /// Helpers of the CSV input tests.
 pub mod input;
 
 // --- driving the real binary ---
 
-use genupdate::sandbox::SandboxStats;
+use genesys_sandbox::SandboxStats;
 use std::path::{Path, PathBuf};
 
 /// The output of one run of the real binary.

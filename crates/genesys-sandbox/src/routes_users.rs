@@ -4,7 +4,13 @@
 //!
 //! Like Genesys, the listing and the bulk read filter by `state` (default `active`)
 //! and page their result (`pageSize` default 25): a bulk read of 100 ids must ask
-//! for `pageSize=100` and `state=any` to see every user.
+//! for `pageSize=100` and `state=any` to see every user. Expanded parts of list
+//! reads are best effort (`Quirks::expand_miss_share`); the single GET always
+//! answers fully. The single GET takes `state=active|deleted` (default active,
+//! which also finds inactive users): a deleted user is 404 unless asked for with
+//! `state=deleted`, and is shown as `user-deleted.json` shows one. Writes to users
+//! of the restricted division answer 403; a PATCH without `state` on a deleted
+//! user answers 404, one with `state` restores it.
 
 use std::sync::Arc;
 
@@ -14,8 +20,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-
-use crate::model::User;
 
 use super::faults::roll;
 use super::query::{self, Expand, page_range};
@@ -31,6 +35,39 @@ pub const MAX_BULK_WRITE: usize = 50;
 
 pub fn user_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("The user {id} could not be found."))
+}
+
+/// The 403 of a write to a user of a division the caller may not edit.
+pub fn forbidden(store: &Store, i: usize, permission: &str) -> ApiError {
+    ApiError::forbidden(
+        &store.quirks().forbidden_code,
+        permission,
+        &store.division_name(i),
+    )
+}
+
+/// A user as a read shows it: minimal when deleted.
+fn shown(store: &Store, i: usize, expand: Expand) -> Value {
+    if store.state_of(i) == "deleted" {
+        store.render_deleted(i)
+    } else {
+        store.render(i, expand)
+    }
+}
+
+/// Best-effort expand: drop what was asked for, key and all.
+fn miss_expand(user: &mut Value, expand: Expand) {
+    if let Value::Object(m) = user {
+        for (asked, key) in [
+            (expand.skills, "skills"),
+            (expand.languages, "languages"),
+            (expand.employer_info, "employerInfo"),
+        ] {
+            if asked {
+                m.remove(key);
+            }
+        }
+    }
 }
 
 /// The concurrent writer: after a read, another integration changes some of the
@@ -84,7 +121,18 @@ pub async fn list(State(sh): State<Arc<Shared>>, uri: Uri) -> Result<Response, A
         let r = page_range(found.len(), p.page_size, p.page_number);
         (found[r].to_vec(), found.len())
     };
-    let users: Vec<User> = served.iter().map(|&i| store.render(i, p.expand)).collect();
+    let miss = store.quirks().expand_miss_share;
+    let asked = p.expand != Expand::default();
+    let users: Vec<Value> = served
+        .iter()
+        .map(|&i| {
+            let mut u = shown(&store, i, p.expand);
+            if asked && roll(miss) {
+                miss_expand(&mut u, p.expand);
+            }
+            u
+        })
+        .collect();
     let changed = concurrent_writer(&sh, &mut store, &served);
     drop(store);
     count_concurrent(&sh, changed);
@@ -97,10 +145,26 @@ pub async fn get_one(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let p = query::list_params(&query::pairs(&uri)).map_err(ApiError::bad_request)?;
+    let pairs = query::pairs(&uri);
+    let want_deleted = match pairs.iter().rev().find(|(k, _)| k == "state") {
+        None => false,
+        Some((_, v)) if v == "active" => false,
+        Some((_, v)) if v == "deleted" => true,
+        Some((_, v)) => {
+            return Err(ApiError::bad_request(format!(
+                "state must be one of active, deleted; got '{v}'"
+            )));
+        }
+    };
+    let without_state: Vec<(String, String)> =
+        pairs.into_iter().filter(|(k, _)| k != "state").collect();
+    let p = query::list_params(&without_state).map_err(ApiError::bad_request)?;
     let mut store = lock(&sh.store);
     let i = store.lookup(&id).ok_or_else(|| user_not_found(&id))?;
-    let user = store.render(i, p.expand);
+    if (store.state_of(i) == "deleted") != want_deleted {
+        return Err(user_not_found(&id));
+    }
+    let user = shown(&store, i, p.expand);
     let changed = concurrent_writer(&sh, &mut store, &[i]);
     drop(store);
     count_concurrent(&sh, changed);
@@ -115,7 +179,13 @@ pub async fn patch_one(
     let up = update::parse(&body).map_err(ApiError::bad_request)?;
     let mut store = lock(&sh.store);
     let i = store.lookup(&id).ok_or_else(|| user_not_found(&id))?;
-    let current = store.get(i).user.version;
+    if store.state_of(i) == "deleted" && !up.sets_state() {
+        return Err(user_not_found(&id));
+    }
+    if store.is_restricted(i) {
+        return Err(forbidden(&store, i, "directory:user:edit"));
+    }
+    let current = store.get(i).version();
     if up.version != current {
         drop(store);
         lock(&sh.stats).version_conflicts += 1;
@@ -130,16 +200,25 @@ pub async fn patch_one(
         });
     }
     let manager_exists = up.manager_id().is_some_and(|m| store.lookup(m).is_some());
+    let quirks = store.quirks().clone();
+    let rules = update::Rules {
+        manager_exists,
+        ignore_fields: &quirks.ignore_fields,
+        keep_omitted_email: quirks.keep_omitted_email,
+        contact_rules: quirks.contact_rules,
+    };
     store
         .update(i, |rec| {
-            update::apply(&mut rec.user, &up, |_| manager_exists)?;
-            rec.user.version += 1;
+            update::apply(&mut rec.doc, &up, &rules)?;
+            rec.bump_version();
             Ok::<_, String>(())
         })
         .map_err(ApiError::bad_request)?;
+    // The full User without the expand-only parts (employerInfo, skills, languages).
     let user = store.render(i, Expand::default());
+    let user_id = store.id_string(i);
     drop(store);
-    lock(&sh.stats).count_write(&user.id);
+    lock(&sh.stats).count_write(&user_id);
     Ok(Json(user).into_response())
 }
 
@@ -181,24 +260,29 @@ pub async fn patch_bulk(State(sh): State<Arc<Shared>>, body: Bytes) -> Result<Re
     for (id, _) in &wanted {
         let i = store
             .lookup(id)
+            .filter(|&i| store.state_of(i) != "deleted")
             .ok_or_else(|| ApiError::bad_request(format!("The user {id} could not be found.")))?;
+        if store.is_restricted(i) {
+            return Err(forbidden(&store, i, "directory:user:edit"));
+        }
         indices.push(i);
     }
     for (&i, (_, answer)) in indices.iter().zip(&wanted) {
         store.update(i, |rec| {
-            rec.user.acd_auto_answer = Some(*answer);
-            rec.user.version += 1;
+            rec.doc.insert("acdAutoAnswer".into(), Value::Bool(*answer));
+            rec.bump_version();
         });
     }
-    let users: Vec<User> = indices
+    let users: Vec<Value> = indices
         .iter()
         .map(|&i| store.render(i, Expand::default()))
         .collect();
+    let written: Vec<String> = indices.iter().map(|&i| store.id_string(i)).collect();
     drop(store);
     {
         let mut st = lock(&sh.stats);
-        for u in &users {
-            st.count_write(&u.id);
+        for id in &written {
+            st.count_write(id);
         }
     }
     let n = users.len();

@@ -5,13 +5,14 @@
 //! `version` is required; when `state` is present only the state changes; arrays
 //! and `employerInfo` are replaced whole; `manager` is an id string stored as a
 //! reference object; empty strings and null clear optional text fields.
+//! `addresses` follow [`crate::contacts`]; fields named in `Quirks::ignore_fields`
+//! are accepted and not applied (SDK 269: `username` "is ignored").
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::model::{Contact, EmployerInfo, User};
-
-use super::seed;
+use crate::contacts;
+use crate::seed;
 
 /// Every UpdateUser field (official SDK model). `id`, `primaryContactInfo` and
 /// `selfUri` are read-only: accepted and ignored.
@@ -40,10 +41,6 @@ const FIELDS: &[&str] = &[
     "selfUri",
 ];
 
-const MEDIA_TYPES: &[&str] = &["PHONE", "EMAIL", "SMS"];
-const CONTACT_TYPES: &[&str] = &[
-    "PRIMARY", "WORK", "WORK2", "WORK3", "WORK4", "HOME", "MOBILE", "MAIN", "OTHER",
-];
 const STATES: &[&str] = &["active", "inactive", "deleted"];
 
 /// A syntactically valid UpdateUser body.
@@ -80,16 +77,30 @@ impl Update {
     pub fn manager_id(&self) -> Option<&str> {
         self.fields.get("manager").and_then(Value::as_str)
     }
+
+    /// Whether the body sets `state` (the only field then applied; it restores a
+    /// deleted user).
+    pub fn sets_state(&self) -> bool {
+        self.fields.contains_key("state")
+    }
 }
 
-/// Apply a version-checked update to `user` (not bumping the version). `manager_ok`
-/// says whether a manager id exists. Nothing is changed when an error is returned.
-pub fn apply(
-    user: &mut User,
-    update: &Update,
-    manager_ok: impl Fn(&str) -> bool,
-) -> Result<(), String> {
-    let mut next = user.clone();
+/// What [`apply`] needs besides the body: whether the named manager exists and the
+/// quirks that bend the rules.
+pub struct Rules<'a> {
+    pub manager_exists: bool,
+    /// Top-level fields accepted but not applied (`Quirks::ignore_fields`).
+    pub ignore_fields: &'a [String],
+    /// `Quirks::keep_omitted_email`.
+    pub keep_omitted_email: bool,
+    /// `Quirks::contact_rules`.
+    pub contact_rules: bool,
+}
+
+/// Apply a version-checked update to the user document `doc` (not bumping the
+/// version). Nothing is changed when an error is returned.
+pub fn apply(doc: &mut Map<String, Value>, update: &Update, rules: &Rules) -> Result<(), String> {
+    let mut next = doc.clone();
     if let Some(state) = update.fields.get("state") {
         // Genesys applies `state` alone: every other field of the body is ignored.
         let s = state.as_str().unwrap_or_default();
@@ -98,24 +109,28 @@ pub fn apply(
                 "state must be one of active, inactive, deleted; got {state}"
             ));
         }
-        next.state = Some(s.to_string());
-        *user = next;
+        next.insert("state".into(), Value::String(s.to_string()));
+        *doc = next;
         return Ok(());
     }
+    let own_id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     for (key, value) in &update.fields {
+        if rules.ignore_fields.iter().any(|f| f == key) {
+            continue;
+        }
         match key.as_str() {
             "id" | "primaryContactInfo" | "selfUri" | "version" => {}
-            "name" => next.name = Some(required_text(key, value)?),
+            "name" => set(&mut next, key, Some(required_text(key, value)?)),
             "email" => {
                 let email = required_text(key, value)?;
                 if !valid_email(&email) {
                     return Err(format!("email '{email}' is not a valid email address"));
                 }
-                next.other.insert(
-                    "primaryContactInfo".into(),
-                    seed::primary_contact_info(&email),
-                );
-                next.email = Some(email);
+                set(&mut next, key, Some(email));
             }
             "username" => {
                 let username = required_text(key, value)?;
@@ -124,32 +139,40 @@ pub fn apply(
                         "username '{username}' is not a valid email address"
                     ));
                 }
-                next.username = Some(username);
+                set(&mut next, key, Some(username));
             }
-            "title" => next.title = optional_text(key, value)?,
-            "department" => next.department = optional_text(key, value)?,
-            "preferredName" => next.preferred_name = optional_text(key, value)?,
-            "manager" => {
-                next.manager = match optional_text(key, value)? {
-                    None => None,
-                    Some(id) if id == user.id => {
-                        return Err("a user cannot be their own manager".into());
-                    }
-                    Some(id) if !manager_ok(&id) => {
-                        return Err(format!("manager '{id}' is not a user of this organization"));
-                    }
-                    Some(id) => Some(seed::manager_ref(&id.to_lowercase())),
+            "title" | "department" | "preferredName" => {
+                set(&mut next, key, optional_text(key, value)?)
+            }
+            "manager" => match optional_text(key, value)? {
+                None => {
+                    next.remove("manager");
                 }
-            }
+                Some(id) if id.eq_ignore_ascii_case(&own_id) => {
+                    return Err("a user cannot be their own manager".into());
+                }
+                Some(id) if !rules.manager_exists => {
+                    return Err(format!("manager '{id}' is not a user of this organization"));
+                }
+                Some(id) => {
+                    next.insert("manager".into(), seed::manager_ref(&id.to_lowercase()));
+                }
+            },
             "acdAutoAnswer" => {
-                next.acd_auto_answer = Some(
-                    value
-                        .as_bool()
-                        .ok_or_else(|| format!("acdAutoAnswer must be a boolean, got {value}"))?,
-                )
+                let b = value
+                    .as_bool()
+                    .ok_or_else(|| format!("acdAutoAnswer must be a boolean, got {value}"))?;
+                next.insert(key.clone(), Value::Bool(b));
             }
-            "addresses" => next.addresses = contacts(value)?,
-            "employerInfo" => next.employer_info = employer_info(value)?,
+            "addresses" => {}
+            "employerInfo" => match employer_info(value)? {
+                Some(info) => {
+                    next.insert(key.clone(), info);
+                }
+                None => {
+                    next.remove(key);
+                }
+            },
             "profileSkills" | "certifications" => {
                 let ok = value
                     .as_array()
@@ -171,18 +194,43 @@ pub fn apply(
                 }
                 store_other(&mut next, key, value);
             }
-            _ => unreachable!("parse rejects unknown fields"),
+            // `parse` rejects every other field.
+            _ => return Err(format!("Unrecognized field \"{key}\"")),
         }
     }
-    *user = next;
+    // Addresses last: a PRIMARY email entry is judged against the new `email`.
+    if let Some(value) = update.fields.get("addresses")
+        && !rules.ignore_fields.iter().any(|f| f == "addresses")
+    {
+        let current: Vec<Value> = doc
+            .get("addresses")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let email = next.get("email").and_then(Value::as_str);
+        let opts = contacts::Options {
+            rules: rules.contact_rules,
+            keep_omitted_email: rules.keep_omitted_email,
+        };
+        let list = contacts::replace(&current, value, email, opts)?;
+        next.insert("addresses".into(), Value::Array(list));
+    }
+    *doc = next;
     Ok(())
 }
 
-fn store_other(user: &mut User, key: &str, value: &Value) {
+fn set(doc: &mut Map<String, Value>, key: &str, value: Option<String>) {
+    match value {
+        Some(v) => doc.insert(key.to_string(), Value::String(v)),
+        None => doc.remove(key),
+    };
+}
+
+fn store_other(doc: &mut Map<String, Value>, key: &str, value: &Value) {
     if value.is_null() {
-        user.other.remove(key);
+        doc.remove(key);
     } else {
-        user.other.insert(key.to_string(), value.clone());
+        doc.insert(key.to_string(), value.clone());
     }
 }
 
@@ -217,51 +265,8 @@ pub fn valid_email(s: &str) -> bool {
         && domain.split('.').all(|p| !p.is_empty())
 }
 
-fn contacts(value: &Value) -> Result<Vec<Contact>, String> {
-    if value.is_null() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<Contact> = serde_json::from_value(value.clone())
-        .map_err(|e| format!("addresses must be an array of Contact: {e}"))?;
-    let mut seen = Vec::new();
-    let mut out = Vec::with_capacity(list.len());
-    for mut c in list {
-        let media = c.media_type.clone().unwrap_or_default();
-        let kind = c.kind.clone().unwrap_or_default();
-        if !MEDIA_TYPES.contains(&media.as_str()) {
-            return Err(format!(
-                "addresses: mediaType must be PHONE, EMAIL or SMS, got '{media}'"
-            ));
-        }
-        if !CONTACT_TYPES.contains(&kind.as_str()) {
-            return Err(format!("addresses: type '{kind}' is not a contact type"));
-        }
-        if c.address.as_deref().unwrap_or("").is_empty()
-            && c.extension.as_deref().unwrap_or("").is_empty()
-        {
-            return Err(format!(
-                "addresses: the {media} {kind} entry needs an address or an extension"
-            ));
-        }
-        if media == "EMAIL" && !valid_email(c.address.as_deref().unwrap_or("")) {
-            return Err(format!(
-                "addresses: '{}' is not a valid email address",
-                c.address.unwrap_or_default()
-            ));
-        }
-        if seen.contains(&(media.clone(), kind.clone())) {
-            return Err(format!("addresses: more than one {media} {kind} entry"));
-        }
-        seen.push((media, kind));
-        if c.display.is_none() {
-            c.display = c.address.clone().or_else(|| c.extension.clone());
-        }
-        out.push(c);
-    }
-    Ok(out)
-}
-
-fn employer_info(value: &Value) -> Result<Option<EmployerInfo>, String> {
+/// `employerInfo` checked (known keys, `dateHire` a date); `None` when empty.
+fn employer_info(value: &Value) -> Result<Option<Value>, String> {
     if value.is_null() {
         return Ok(None);
     }
@@ -280,20 +285,20 @@ fn employer_info(value: &Value) -> Result<Option<EmployerInfo>, String> {
             map.get(k).unwrap_or(&Value::Null),
         )
     };
-    let info = EmployerInfo {
-        official_name: text("officialName")?,
-        employee_id: text("employeeId")?,
-        employee_type: text("employeeType")?,
-        date_hire: text("dateHire")?,
-    };
-    if let Some(d) = &info.date_hire
+    let mut info = Map::new();
+    for k in ["officialName", "employeeId", "employeeType", "dateHire"] {
+        if let Some(v) = text(k)? {
+            info.insert(k.into(), Value::String(v));
+        }
+    }
+    if let Some(d) = info.get("dateHire").and_then(Value::as_str)
         && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
     {
         return Err(format!(
             "employerInfo.dateHire must be a date (YYYY-MM-DD), got '{d}'"
         ));
     }
-    Ok((info != EmployerInfo::default()).then_some(info))
+    Ok((!info.is_empty()).then_some(Value::Object(info)))
 }
 
 #[cfg(test)]
@@ -301,19 +306,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn user() -> User {
-        User {
-            id: "u1".into(),
-            name: Some("Ann".into()),
-            title: Some("Agent".into()),
-            state: Some("active".into()),
-            version: 3,
-            ..User::default()
-        }
+    fn user() -> Map<String, Value> {
+        let Value::Object(m) = json!({"id": "u1", "name": "Ann", "title": "Agent",
+            "email": "ann@example.com", "username": "ann@example.com",
+            "state": "active", "version": 3})
+        else {
+            unreachable!()
+        };
+        m
     }
 
     fn upd(v: Value) -> Result<Update, String> {
         parse(v.to_string().as_bytes())
+    }
+
+    fn rules(manager_exists: bool) -> Rules<'static> {
+        Rules {
+            manager_exists,
+            ignore_fields: &[],
+            keep_omitted_email: false,
+            contact_rules: true,
+        }
     }
 
     #[test]
@@ -330,11 +343,11 @@ mod tests {
     fn state_is_applied_alone() {
         let mut u = user();
         let up = upd(json!({"version": 3, "state": "inactive", "title": "Boss"})).unwrap();
-        apply(&mut u, &up, |_| true).unwrap();
-        assert_eq!(u.state.as_deref(), Some("inactive"));
-        assert_eq!(u.title.as_deref(), Some("Agent"));
+        apply(&mut u, &up, &rules(true)).unwrap();
+        assert_eq!(u["state"], "inactive");
+        assert_eq!(u["title"], "Agent");
         let bad = upd(json!({"version": 3, "state": "gone"})).unwrap();
-        assert!(apply(&mut u, &bad, |_| true).is_err());
+        assert!(apply(&mut u, &bad, &rules(true)).is_err());
     }
 
     #[test]
@@ -349,11 +362,11 @@ mod tests {
             json!({"version": 3, "employerInfo": {"dateHire": "2020-13-01"}}),
             json!({"version": 3, "addresses": [{"address": "1", "mediaType": "FAX", "type": "WORK"}]}),
             json!({"version": 3, "addresses": [
-                {"address": "1", "mediaType": "PHONE", "type": "WORK"},
-                {"address": "2", "mediaType": "PHONE", "type": "WORK"}]}),
+                {"address": "+13175550100", "mediaType": "PHONE", "type": "WORK"},
+                {"address": "+13175550101", "mediaType": "PHONE", "type": "WORK"}]}),
         ] {
             let up = upd(body.clone()).unwrap();
-            assert!(apply(&mut u, &up, |id| id == "m1").is_err(), "{body}");
+            assert!(apply(&mut u, &up, &rules(false)).is_err(), "{body}");
             assert_eq!(u, user(), "{body}");
         }
     }
@@ -364,54 +377,73 @@ mod tests {
         apply(
             &mut u,
             &upd(json!({"version": 3, "manager": "m1"})).unwrap(),
-            |_| true,
+            &rules(true),
         )
         .unwrap();
-        assert_eq!(u.manager.as_ref().unwrap().id, "m1");
         assert_eq!(
-            u.manager.as_ref().unwrap().self_uri.as_deref(),
-            Some("/api/v2/users/m1")
+            u["manager"],
+            json!({"id": "m1", "selfUri": "/api/v2/users/m1"})
         );
         apply(
             &mut u,
             &upd(json!({"version": 3, "manager": ""})).unwrap(),
-            |_| true,
+            &rules(true),
         )
         .unwrap();
-        assert!(u.manager.is_none());
+        assert!(u.get("manager").is_none());
         apply(
             &mut u,
             &upd(json!({"version": 3, "manager": "m1"})).unwrap(),
-            |_| true,
+            &rules(true),
         )
         .unwrap();
         apply(
             &mut u,
             &upd(json!({"version": 3, "manager": null})).unwrap(),
-            |_| true,
+            &rules(true),
         )
         .unwrap();
-        assert!(u.manager.is_none());
+        assert!(u.get("manager").is_none());
     }
 
     #[test]
     fn arrays_and_employer_info_are_replaced_whole() {
         let mut u = user();
         let up = upd(json!({"version": 3,
-            "addresses": [{"address": "+15551234", "mediaType": "PHONE", "type": "WORK"}],
+            "addresses": [{"address": "+1 317 555 1234", "mediaType": "PHONE", "type": "WORK"}],
             "employerInfo": {"employeeId": "E1", "dateHire": "2021-02-03"},
             "certifications": ["a", "b"],
             "department": ""}))
         .unwrap();
-        apply(&mut u, &up, |_| true).unwrap();
-        assert_eq!(u.addresses.len(), 1);
-        assert_eq!(u.addresses[0].display.as_deref(), Some("+15551234"));
-        assert_eq!(u.employer_info.as_ref().unwrap().official_name, None);
-        assert_eq!(u.other["certifications"], json!(["a", "b"]));
-        assert_eq!(u.department, None);
+        apply(&mut u, &up, &rules(true)).unwrap();
+        assert_eq!(u["addresses"][0]["address"], "+13175551234");
+        assert_eq!(u["addresses"][0]["display"], "+1 317-555-1234");
+        assert_eq!(
+            u["employerInfo"],
+            json!({"employeeId": "E1", "dateHire": "2021-02-03"})
+        );
+        assert_eq!(u["certifications"], json!(["a", "b"]));
+        assert!(u.get("department").is_none());
         let up = upd(json!({"version": 3, "addresses": []})).unwrap();
-        apply(&mut u, &up, |_| true).unwrap();
-        assert!(u.addresses.is_empty());
+        apply(&mut u, &up, &rules(true)).unwrap();
+        assert_eq!(u["addresses"], json!([]));
+    }
+
+    #[test]
+    fn ignored_fields_are_accepted_and_not_applied() {
+        let mut u = user();
+        let ignore = vec!["username".to_string()];
+        let r = Rules {
+            manager_exists: true,
+            ignore_fields: &ignore,
+            keep_omitted_email: false,
+            contact_rules: true,
+        };
+        let up =
+            upd(json!({"version": 3, "username": "new@example.com", "title": "Lead"})).unwrap();
+        apply(&mut u, &up, &r).unwrap();
+        assert_eq!(u["username"], "ann@example.com");
+        assert_eq!(u["title"], "Lead");
     }
 
     #[test]

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use rand::Rng;
 
-use crate::model::LimitRef;
-
-use super::config::SandboxConfig;
-use super::limits::{SlidingWindow, per_minute, retry_after_secs};
-use super::wire::ApiError;
+use crate::config::SandboxConfig;
+use crate::faults::roll;
+use crate::limits::{SlidingWindow, per_minute, per_window_unit, retry_after_secs};
+use crate::quirks::LimitUnit;
+use crate::wire::{ApiError, Limit};
 
 /// Reported per minute by the limits endpoint when rate limiting is off.
 pub const UNLIMITED_PER_MINUTE: f64 = 1_000_000.0;
@@ -25,6 +25,9 @@ pub const UNLIMITED_PER_MINUTE: f64 = 1_000_000.0;
 pub const TOKEN_KEY: &str = "client.credentials.token.rate.per.minute";
 pub const TOKEN_NAMESPACE: &str = "platform.api";
 pub const USER_KEY: &str = "user.rate.per.minute";
+pub const USER_KEY_PER_SECOND: &str = "user.rate.per.second";
+/// A key of a unit no client knows, for `Quirks::unknown_limit_key`.
+pub const USER_KEY_PER_DAY: &str = "org.app.user.rate.per.day";
 pub const USER_NAMESPACE: &str = "directory";
 
 struct TokenInfo {
@@ -58,7 +61,12 @@ pub struct Gate {
     token_rate_limit: u32,
     window: Duration,
     ttl: Duration,
+    /// `omit_limit_in_429`: never send `limit`.
     omit_limit: bool,
+    /// `Quirks::omit_limit_share`.
+    omit_limit_share: f64,
+    user_unit: LimitUnit,
+    unknown_key: bool,
     tokens: HashMap<String, TokenInfo>,
     issued: Vec<String>,
     clients: HashMap<Arc<str>, ClientInfo>,
@@ -73,6 +81,9 @@ impl Gate {
             window: cfg.rate_window,
             ttl: cfg.token_ttl,
             omit_limit: cfg.omit_limit_in_429,
+            omit_limit_share: cfg.quirks.omit_limit_share,
+            user_unit: cfg.quirks.user_limit_unit,
+            unknown_key: cfg.quirks.unknown_limit_key,
             tokens: HashMap::new(),
             issued: Vec::new(),
             clients: HashMap::new(),
@@ -80,8 +91,8 @@ impl Gate {
     }
 
     /// The token limit as the limits endpoint reports it.
-    pub fn token_limit(&self) -> LimitRef {
-        LimitRef {
+    pub fn token_limit(&self) -> Limit {
+        Limit {
             key: TOKEN_KEY.into(),
             namespace: TOKEN_NAMESPACE.into(),
             value: if self.rate_limit == 0 {
@@ -92,12 +103,19 @@ impl Gate {
         }
     }
 
-    /// The user-endpoint limit, if one is configured.
-    pub fn user_limit(&self) -> Option<LimitRef> {
-        (self.user_rate_limit > 0).then(|| LimitRef {
-            key: USER_KEY.into(),
+    /// The user-endpoint limit, if one is configured, under the key of its unit.
+    pub fn user_limit(&self) -> Option<Limit> {
+        let (key, unit) = if self.unknown_key {
+            (USER_KEY_PER_DAY, 86_400.0)
+        } else if self.user_unit == LimitUnit::PerSecond {
+            (USER_KEY_PER_SECOND, 1.0)
+        } else {
+            (USER_KEY, 60.0)
+        };
+        (self.user_rate_limit > 0).then(|| Limit {
+            key: key.into(),
             namespace: USER_NAMESPACE.into(),
-            value: per_minute(self.user_rate_limit, self.window),
+            value: per_window_unit(self.user_rate_limit, self.window, unit),
         })
     }
 
@@ -219,7 +237,7 @@ impl Gate {
         }
         let token_limit = self.token_limit();
         let user_limit = self.user_limit();
-        let omit = self.omit_limit;
+        let omit = self.omit_limit || roll(self.omit_limit_share);
         let Some(t) = self.tokens.get_mut(token) else {
             return Ok(None);
         };
@@ -267,6 +285,7 @@ mod tests {
 
     fn gate(limit: u32, user: u32) -> Gate {
         Gate::new(&SandboxConfig {
+            quirks: crate::Quirks::none(),
             rate_limit: limit,
             user_rate_limit: user,
             rate_window: Duration::from_secs(2),
@@ -326,6 +345,29 @@ mod tests {
         let (err, _) = g.admit(&a, t0, true).unwrap_err();
         assert_eq!(err.limit.unwrap().key, USER_KEY);
         assert!(g.admit(&a, t0, false).is_ok());
+    }
+
+    #[test]
+    fn the_user_limit_is_true_in_the_unit_its_key_names() {
+        let mk = |unit, unknown| {
+            let mut q = crate::Quirks::none();
+            q.user_limit_unit = unit;
+            q.unknown_limit_key = unknown;
+            Gate::new(&SandboxConfig {
+                user_rate_limit: 10,
+                rate_window: Duration::from_secs(2),
+                quirks: q,
+                ..SandboxConfig::default()
+            })
+            .user_limit()
+            .unwrap()
+        };
+        let l = mk(LimitUnit::PerSecond, false);
+        assert_eq!((l.key.as_str(), l.value), (USER_KEY_PER_SECOND, 5.0));
+        let l = mk(LimitUnit::PerMinute, false);
+        assert_eq!((l.key.as_str(), l.value), (USER_KEY, 300.0));
+        let l = mk(LimitUnit::PerMinute, true);
+        assert_eq!((l.key.as_str(), l.value), (USER_KEY_PER_DAY, 432_000.0));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::faults::{self, burst_secs, roll};
-use super::gate::{RateInfo, USER_KEY};
+use super::gate::{RateInfo, USER_NAMESPACE};
 use super::server::{Kill, Shared, lock};
 use super::stats::route_template;
 use super::wire::ApiError;
@@ -165,7 +165,7 @@ fn finish(
             r.headers_mut()
                 .insert("retry-after", HeaderValue::from(secs));
             let limit = match &err.limit {
-                Some(l) if l.key == USER_KEY => sh.cfg.user_rate_limit,
+                Some(l) if l.namespace == USER_NAMESPACE => sh.cfg.user_rate_limit,
                 _ => sh.cfg.rate_limit,
             };
             rate = Some(RateInfo {

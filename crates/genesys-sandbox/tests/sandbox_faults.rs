@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use genupdate::sandbox::{Faults, SandboxConfig};
+use genesys_sandbox::{Faults, SandboxConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,8 +104,8 @@ async fn drop_after_write_applies_the_write_but_loses_the_response() {
         .await;
     assert!(r.is_err());
     let u = api.sb.user(&id).unwrap();
-    assert_eq!(u.title.as_deref(), Some("landed"));
-    assert_eq!(u.version, v + 1);
+    assert_eq!(u["title"], "landed");
+    assert_eq!(u["version"], v + 1);
     // Reads and failed writes are answered normally.
     assert_eq!(api.get("/api/v2/users").await.0, StatusCode::OK);
     let (status, _) = api
@@ -178,8 +178,8 @@ async fn the_concurrent_writer_changes_a_user_right_after_it_is_read() {
     let (_, read) = api.get(&format!("/api/v2/users/{id}")).await;
     let read_version = read["version"].as_i64().unwrap();
     let now = api.sb.user(&id).unwrap();
-    assert_eq!(now.version, read_version + 1);
-    let certs = now.other["certifications"].as_array().unwrap();
+    assert_eq!(now["version"], read_version + 1);
+    let certs = now["certifications"].as_array().unwrap();
     assert!(
         certs[0]
             .as_str()

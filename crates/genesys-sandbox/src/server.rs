@@ -49,7 +49,7 @@ impl Shared {
     pub fn new(cfg: SandboxConfig) -> Shared {
         Shared {
             faults: Mutex::new(cfg.faults.clone()),
-            store: Mutex::new(Store::new(cfg.seed, cfg.users)),
+            store: Mutex::new(Store::new(cfg.seed, cfg.users, cfg.quirks.clone())),
             gate: Mutex::new(Gate::new(&cfg)),
             stats: Mutex::new(SandboxStats::default()),
             in_flight: AtomicU64::new(0),

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use genupdate::sandbox::SandboxConfig;
+use genesys_sandbox::SandboxConfig;
 use reqwest::{Method, StatusCode};
 
 fn limited(limit: u32, window_secs: u64) -> SandboxConfig {

@@ -2,7 +2,29 @@
 //! limits endpoint.
 //!
 //! Skill and language writes do not bump the user's `version`, as in Genesys: they
-//! are separate resources, so a profile PATCH never conflicts with them.
+//! are separate resources, so a profile PATCH never conflicts with them. The
+//! per-user reads always answer fully (unlike a list read's best-effort expand);
+//! a deleted user is 404 here, and writes to a restricted user answer 403.
+
+/// The permission a skill or language write needs.
+const ASSIGN: &str = "routing:skill:assign";
+
+/// The index of a user that is not deleted, or a 404.
+fn live_user(store: &Store, id: &str) -> Result<usize, ApiError> {
+    store
+        .lookup(id)
+        .filter(|&i| store.state_of(i) != "deleted")
+        .ok_or_else(|| user_not_found(id))
+}
+
+/// As [`live_user`], and 403 when the user is in the restricted division.
+fn writable_user(store: &Store, id: &str) -> Result<usize, ApiError> {
+    let i = live_user(store, id)?;
+    if store.is_restricted(i) {
+        return Err(forbidden(store, i, ASSIGN));
+    }
+    Ok(i)
+}
 
 use std::sync::Arc;
 
@@ -14,9 +36,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::query::{self, page_range};
-use super::routes_users::{MAX_BULK_WRITE, user_not_found};
+use super::routes_users::{MAX_BULK_WRITE, forbidden, user_not_found};
 use super::server::{Shared, lock};
 use super::state::Kind;
+use super::state::Store;
 use super::wire::{ApiError, Listing, limit_json};
 
 fn catalogue(sh: &Shared, kind: Kind, uri: &Uri) -> Result<Response, ApiError> {
@@ -33,7 +56,14 @@ fn catalogue(sh: &Shared, kind: Kind, uri: &Uri) -> Result<Response, ApiError> {
                 .is_none_or(|pre| e.name.to_lowercase().starts_with(pre))
         })
         .filter(|e| p.ids.is_empty() || p.ids.contains(&e.id))
-        .cloned()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "name": e.name,
+                "state": "active",
+                "selfUri": format!("/api/v2/routing/{}/{}", kind.routing_segment(), e.id),
+            })
+        })
         .collect();
     drop(store);
     let total = found.len();
@@ -56,11 +86,15 @@ pub async fn languages(State(sh): State<Arc<Shared>>, uri: Uri) -> Result<Respon
 fn user_entries(sh: &Shared, kind: Kind, id: &str, uri: &Uri) -> Result<Response, ApiError> {
     let p = query::list_params(&query::pairs(uri)).map_err(ApiError::bad_request)?;
     let store = lock(&sh.store);
-    let i = store.lookup(id).ok_or_else(|| user_not_found(id))?;
+    let i = live_user(&store, id)?;
     let rec = store.get(i);
-    let all = store.render_entries(&rec.user.id, kind, rec.entries(kind));
+    let rendered = store.render_entries(&rec.id(), kind, rec.entries(kind));
     drop(rec);
     drop(store);
+    let all = match rendered {
+        Value::Array(list) => list,
+        _ => Vec::new(),
+    };
     let total = all.len();
     let page = all[page_range(total, p.page_size, p.page_number)].to_vec();
     let base = format!("/api/v2/users/{id}/{}", kind.user_segment());
@@ -131,11 +165,13 @@ fn write_entries(
     body: &[u8],
     replace: bool,
 ) -> Result<Response, ApiError> {
+    let store = lock(&sh.store);
+    let i = writable_user(&store, id)?;
+    drop(store);
     let wanted = parse_entries(sh, kind, body)?;
     let mut store = lock(&sh.store);
-    let i = store.lookup(id).ok_or_else(|| user_not_found(id))?;
     let (user_id, entries) = store.update(i, |rec| {
-        let user_id = rec.user.id.clone();
+        let user_id = rec.id();
         let list = rec.entries_mut(kind);
         if replace {
             list.clear();
@@ -149,7 +185,10 @@ fn write_entries(
         list.sort_by_key(|(e, _)| *e);
         (user_id, list.clone())
     });
-    let all = store.render_entries(&user_id, kind, &entries);
+    let all = match store.render_entries(&user_id, kind, &entries) {
+        Value::Array(list) => list,
+        _ => Vec::new(),
+    };
     drop(store);
     lock(&sh.stats).count_write(&user_id);
     let n = all.len();
@@ -185,12 +224,12 @@ pub async fn patch_user_languages(
 /// a write).
 fn delete_entry(sh: &Shared, kind: Kind, id: &str, entry_id: &str) -> Result<Response, ApiError> {
     let mut store = lock(&sh.store);
-    let i = store.lookup(id).ok_or_else(|| user_not_found(id))?;
+    let i = writable_user(&store, id)?;
     let removed = match store.entity_index(kind, entry_id) {
         Some(k) if store.get(i).entries(kind).iter().any(|(e, _)| *e == k) => {
             Some(store.update(i, |rec| {
                 rec.entries_mut(kind).retain(|(e, _)| *e != k);
-                rec.user.id.clone()
+                rec.id()
             }))
         }
         _ => None,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::quirks::{LimitUnit, Quirks};
 use crate::secret::Secret;
 
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
@@ -82,11 +83,15 @@ pub struct SandboxConfig {
     pub report_user_limit: bool,
     /// Token requests per client per `rate_window`; 0 = unlimited.
     pub token_rate_limit: u32,
-    /// Leave the `limit` object out of 429 bodies.
+    /// Leave the `limit` object out of every 429 body (see also
+    /// `Quirks::omit_limit_share`).
     pub omit_limit_in_429: bool,
     /// Send IETF `RateLimit-*` and `X-RateLimit-*` headers (Genesys sends none).
     pub rate_limit_headers: bool,
     pub faults: Faults,
+    /// The real-org behaviour modelled; [`Quirks::realistic`] unless a test turns
+    /// it off with [`Quirks::none`].
+    pub quirks: Quirks,
 }
 
 impl Default for SandboxConfig {
@@ -106,12 +111,14 @@ impl Default for SandboxConfig {
             omit_limit_in_429: false,
             rate_limit_headers: false,
             faults: Faults::default(),
+            quirks: Quirks::realistic(),
         }
     }
 }
 
 impl SandboxConfig {
-    /// Rate limits off, no latency, no faults: for benchmarks and most tests.
+    /// Rate limits off, no latency, no faults (quirks stay realistic): for
+    /// benchmarks and most tests.
     pub fn unlimited() -> Self {
         SandboxConfig {
             rate_limit: 0,
@@ -122,7 +129,9 @@ impl SandboxConfig {
     /// For `genupdate apply --sandbox`: the default seed and users (so the ids in
     /// examples/users.csv exist), 10 requests per 1 s window (reported as 600 per
     /// minute), 30 ± 20 ms latency and a few faults, so pacing and retries show while
-    /// a dozen rows still finish in a few seconds.
+    /// a dozen rows still finish in a few seconds. Quirks are realistic: the org
+    /// holds a restricted user ([`crate::RESTRICTED_USER_INDEX`]), a deleted one
+    /// ([`crate::DELETED_USER_INDEX`]) and every contact shape.
     pub fn demo() -> Self {
         SandboxConfig {
             rate_limit: 10,
@@ -267,6 +276,46 @@ pub struct SandboxArgs {
     /// Retry-After of a 429 burst in seconds: `300`, or `MIN-MAX` for a uniform pick.
     #[arg(long, default_value = "300", value_parser = parse_range, value_name = "SECS")]
     pub burst_retry_after: (u64, u64),
+
+    /// Turn off every real-org quirk (restricted division, deleted users, contact
+    /// shapes, best-effort expand, optional 429 limit, ignored username). The quirk
+    /// flags below still apply on top.
+    #[arg(long)]
+    pub no_quirks: bool,
+
+    /// Share of users in the restricted division (writes answer 403) [default: 0.05].
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub restricted_share: Option<f64>,
+
+    /// Share of users whose state is deleted [default: 0.02].
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub deleted_share: Option<f64>,
+
+    /// Share of users in a list read returned without the parts they asked to
+    /// expand [default: 0.1].
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub expand_miss_share: Option<f64>,
+
+    /// Share of limit 429s sent without the `limit` object [default: 0.5].
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub omit_limit_share: Option<f64>,
+
+    /// Report the user limit per second (`user.rate.per.second`) instead of per minute.
+    #[arg(long)]
+    pub user_limit_per_second: bool,
+
+    /// Report the user limit under an unknown key, `org.app.user.rate.per.day`.
+    #[arg(long)]
+    pub unknown_limit_key: bool,
+
+    /// Keep EMAIL entries a PATCH's `addresses` leaves out (an undocumented quirk).
+    #[arg(long)]
+    pub keep_omitted_email: bool,
+
+    /// A top-level UpdateUser field the PATCH accepts but does not apply; repeat
+    /// for several [default: username].
+    #[arg(long, value_name = "FIELD")]
+    pub ignore_field: Vec<String>,
 }
 
 impl SandboxArgs {
@@ -302,7 +351,34 @@ impl SandboxArgs {
                 latency_jitter: Duration::from_millis(self.latency_jitter_ms),
                 conflict_400_share: self.conflict_400_share,
             },
+            quirks: self.quirks(),
         }
+    }
+
+    fn quirks(&self) -> Quirks {
+        let mut q = if self.no_quirks {
+            Quirks::none()
+        } else {
+            Quirks::realistic()
+        };
+        let set = |target: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *target = v;
+            }
+        };
+        set(&mut q.restricted_share, self.restricted_share);
+        set(&mut q.deleted_share, self.deleted_share);
+        set(&mut q.expand_miss_share, self.expand_miss_share);
+        set(&mut q.omit_limit_share, self.omit_limit_share);
+        if self.user_limit_per_second {
+            q.user_limit_unit = LimitUnit::PerSecond;
+        }
+        q.unknown_limit_key |= self.unknown_limit_key;
+        q.keep_omitted_email |= self.keep_omitted_email;
+        if !self.ignore_field.is_empty() {
+            q.ignore_fields = self.ignore_field.clone();
+        }
+        q
     }
 }
 
@@ -324,13 +400,16 @@ mod tests {
         let def = SandboxConfig::default();
         assert_eq!(cfg.users, def.users);
         assert_eq!(cfg.seed, def.seed);
-        assert_eq!(cfg.client_secret, def.client_secret);
+        assert_eq!(cfg.client_secret.expose(), def.client_secret.expose());
         assert_eq!(cfg.token_ttl, def.token_ttl);
         assert_eq!(
             (cfg.rate_limit, cfg.rate_window),
             (300, Duration::from_secs(60))
         );
         assert_eq!(cfg.faults, Faults::default());
+        assert_eq!(cfg.quirks, Quirks::realistic());
+        let none = Wrap::parse_from(["x", "--no-quirks"]).args.to_config();
+        assert_eq!(none.quirks, Quirks::none());
     }
 
     #[test]

@@ -90,11 +90,17 @@ fn ceil_secs(d: Duration) -> u64 {
 /// A limit of `limit` requests per `window`, expressed per minute as the limits
 /// endpoint and the 429 body report it (keys end in `.per.minute`).
 pub fn per_minute(limit: u32, window: Duration) -> f64 {
+    per_window_unit(limit, window, 60.0)
+}
+
+/// A limit of `limit` requests per `window` expressed per `unit_secs` (1 for a
+/// `.per.second` key, 60 per minute, 86400 per day).
+pub fn per_window_unit(limit: u32, window: Duration, unit_secs: f64) -> f64 {
     let secs = window.as_secs_f64();
     if secs <= 0.0 {
         return f64::from(limit);
     }
-    let v = f64::from(limit) * 60.0 / secs;
+    let v = f64::from(limit) * unit_secs / secs;
     // Keep whole numbers whole despite float noise (100 per 2 s is exactly 3000).
     if (v - v.round()).abs() < 1e-9 {
         v.round()

@@ -8,17 +8,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::model::LimitRef;
+/// The `limit` detail of a 429 and an entity of the limits endpoint:
+/// `{key, namespace, value}`, the value in the unit the key names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    pub key: String,
+    pub namespace: String,
+    pub value: f64,
+}
 
 /// A Genesys API error, rendered as `{message, code, status, contextId, details,
 /// errors[, limit]}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: std::borrow::Cow<'static, str>,
     pub message: String,
     /// Only for 429s: the limit that was hit.
-    pub limit: Option<Box<LimitRef>>,
+    pub limit: Option<Box<Limit>>,
     /// Only for 429s: the `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
 }
@@ -27,7 +34,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             limit: None,
             retry_after: None,
@@ -40,6 +47,20 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not.found", message)
+    }
+
+    /// A write refused because the caller lacks `permission` in `division`.
+    pub fn forbidden(code: &str, permission: &str, division: &str) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: code.to_string().into(),
+            message: format!(
+                "Unable to perform the requested action. You are missing the following \
+                 permission '{permission}' in the provided division(s): '{division}'"
+            ),
+            limit: None,
+            retry_after: None,
+        }
     }
 
     pub fn malformed_body() -> Self {
@@ -64,10 +85,10 @@ impl ApiError {
         )
     }
 
-    pub fn too_many_requests(retry_after: u64, limit: Option<LimitRef>) -> Self {
+    pub fn too_many_requests(retry_after: u64, limit: Option<Limit>) -> Self {
         ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
-            code: "too.many.requests.retry.after",
+            code: "too.many.requests.retry.after".into(),
             message: format!(
                 "Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
             ),
@@ -134,7 +155,8 @@ pub fn number(v: f64) -> Value {
     }
 }
 
-pub fn limit_json(l: &LimitRef) -> Value {
+/// A [`Limit`] on the wire.
+pub fn limit_json(l: &Limit) -> Value {
     json!({ "key": l.key, "namespace": l.namespace, "value": number(l.value) })
 }
 
@@ -199,7 +221,7 @@ mod tests {
     fn the_429_body_has_the_genesys_shape() {
         let e = ApiError::too_many_requests(
             7,
-            Some(LimitRef {
+            Some(Limit {
                 key: "client.credentials.token.rate.per.minute".into(),
                 namespace: "platform.api".into(),
                 value: 300.0,

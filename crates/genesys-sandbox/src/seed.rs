@@ -10,9 +10,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use crate::model::{Contact, EmployerInfo, ManagerRef, RoutingEntity, User};
-
-use super::state::UserRec;
+use crate::quirks::Quirks;
+use crate::seed_contacts;
+use crate::state::UserRec;
 
 pub const SKILLS: &[&str] = &[
     "Billing",
@@ -147,6 +147,7 @@ fn uuid_from(rng: &mut StdRng) -> u128 {
         .as_u128()
 }
 
+/// The lowercase hyphenated form of an id.
 pub fn uuid_string(id: u128) -> String {
     uuid::Uuid::from_u128(id).hyphenated().to_string()
 }
@@ -157,33 +158,49 @@ pub fn user_ids(seed: u64, n: usize) -> Vec<u128> {
     (0..n).map(|_| uuid_from(&mut rng)).collect()
 }
 
-/// The org's skill and language catalogue and its home division.
+/// A catalogue entry (skill or language) or a division: an id and a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+/// The org's skill and language catalogue and its two divisions.
 #[derive(Clone, Debug)]
 pub struct Catalogue {
-    pub skills: Vec<RoutingEntity>,
-    pub languages: Vec<RoutingEntity>,
-    pub division_id: String,
+    pub skills: Vec<Named>,
+    pub languages: Vec<Named>,
+    /// `Home` (writable) and `Restricted Ops` (every write answers 403).
+    pub divisions: [Named; 2],
 }
+
+pub const HOME_DIVISION: &str = "Home";
+pub const RESTRICTED_DIVISION: &str = "Restricted Ops";
 
 pub fn catalogue(seed: u64) -> Catalogue {
     let mut rng = stream(seed, 2);
-    let mut entity = |name: &str, kind: &str| {
-        let id = uuid_string(uuid_from(&mut rng));
-        RoutingEntity {
-            self_uri: Some(format!("/api/v2/routing/{kind}/{id}")),
-            id,
-            name: name.to_string(),
-            state: Some("active".into()),
-        }
+    let mut named = |name: &str| Named {
+        id: uuid_string(uuid_from(&mut rng)),
+        name: name.to_string(),
     };
-    let skills = SKILLS.iter().map(|n| entity(n, "skills")).collect();
-    let languages = LANGUAGES.iter().map(|n| entity(n, "languages")).collect();
-    let division_id = uuid_string(uuid_from(&mut rng));
+    let skills = SKILLS.iter().map(|n| named(n)).collect();
+    let languages = LANGUAGES.iter().map(|n| named(n)).collect();
+    // Drawn after the catalogue so that the home division keeps its historic id.
+    let home = named(HOME_DIVISION);
+    let restricted = named(RESTRICTED_DIVISION);
     Catalogue {
         skills,
         languages,
-        division_id,
+        divisions: [home, restricted],
     }
+}
+
+pub fn division_json(d: &Named) -> Value {
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "selfUri": format!("/api/v2/authorization/divisions/{}", d.id),
+    })
 }
 
 /// Whether user `i` starts inactive (about 3%): cheap, for the listing's state index.
@@ -191,8 +208,44 @@ pub fn starts_inactive(seed: u64, i: usize) -> bool {
     mix(seed ^ mix(i as u64 ^ 0x5EED_57A7E)).is_multiple_of(33)
 }
 
+/// A deterministic draw in [0, 1) for user `i` and a purpose.
+fn unit(seed: u64, i: usize, salt: u64) -> f64 {
+    (mix(seed ^ mix(i as u64 ^ salt)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Users before this index are never picked by a share: they are the users
+/// examples/users.csv names (seed 1, indices 0 to 11), whose rows must keep working.
+const FIRST_SHARED: usize = 12;
+
+/// Whether user `i` is deleted at start: the fixed [`crate::DELETED_USER_INDEX`]
+/// or a `share` of the users from index 12 on.
+pub fn starts_deleted(seed: u64, i: usize, share: f64) -> bool {
+    share > 0.0
+        && (i == crate::DELETED_USER_INDEX
+            || (i >= FIRST_SHARED && unit(seed, i, 0x0DE1_E7ED) < share))
+}
+
+/// Whether user `i` starts in the restricted division: the fixed
+/// [`crate::RESTRICTED_USER_INDEX`] or a `share` of the users from index 12 on.
+pub fn starts_restricted(seed: u64, i: usize, share: f64) -> bool {
+    share > 0.0
+        && (i == crate::RESTRICTED_USER_INDEX
+            || (i >= FIRST_SHARED && unit(seed, i, 0xD171_510A) < share))
+}
+
+/// The state a seeded user starts in.
+pub fn initial_state(seed: u64, i: usize, quirks: &Quirks) -> &'static str {
+    if starts_deleted(seed, i, quirks.deleted_share) {
+        "deleted"
+    } else if starts_inactive(seed, i) {
+        "inactive"
+    } else {
+        "active"
+    }
+}
+
 /// Generate user `i` of `ids.len()`, exactly as seeded.
-pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue) -> UserRec {
+pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue, quirks: &Quirks) -> UserRec {
     let n = ids.len();
     let mut rng = stream(seed, 1_000 + i as u64);
     let id = uuid_string(ids[i]);
@@ -223,25 +276,31 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue) -> UserRec {
     };
     let department = DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())];
 
+    // These draws stay even when the realistic shapes replace them, so that every
+    // later field keeps its seeded value whatever the quirks.
     let mut addresses = Vec::new();
     if rng.random_bool(0.9) {
-        addresses.push(phone(&mut rng, "WORK"));
+        addresses.push(seed_contacts::simple_phone(&mut rng, "WORK"));
     }
     if rng.random_bool(0.3) {
-        addresses.push(phone(&mut rng, "MOBILE"));
+        addresses.push(seed_contacts::simple_phone(&mut rng, "MOBILE"));
+    }
+    if quirks.contact_shapes {
+        let local = email.split('@').next().unwrap_or_default();
+        addresses = seed_contacts::shaped(&mut stream(seed, 9_000_000 + i as u64), i, local);
     }
 
-    let employer_info = EmployerInfo {
-        official_name: Some(format!("{first} {last}")),
-        employee_id: Some(format!("E{:06}", i + 1)),
-        employee_type: Some(EMPLOYEE_TYPES[rng.random_range(0..EMPLOYEE_TYPES.len())].into()),
-        date_hire: Some(format!(
+    let employer_info = json!({
+        "officialName": format!("{first} {last}"),
+        "employeeId": format!("E{:06}", i + 1),
+        "employeeType": EMPLOYEE_TYPES[rng.random_range(0..EMPLOYEE_TYPES.len())],
+        "dateHire": format!(
             "{}-{:02}-{:02}",
             rng.random_range(2010..=2024),
             rng.random_range(1..=12),
             rng.random_range(1..=28)
-        )),
-    };
+        ),
+    });
 
     let mut skills: Vec<(u16, f64)> = Vec::new();
     for _ in 0..rng.random_range(0..=4) {
@@ -260,80 +319,46 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue) -> UserRec {
         languages.push((l, f64::from(rng.random_range(1..=5u8))));
     }
 
-    let preferred_name = rng
+    let preferred_name: Option<String> = rng
         .random_bool(0.15)
         .then(|| first.chars().take(3).collect());
     let acd_auto_answer = rng.random_bool(0.2);
-    let version = rng.random_range(1..=3);
-    let state = if starts_inactive(seed, i) {
-        "inactive"
-    } else {
-        "active"
-    };
+    let version: i64 = rng.random_range(1..=3);
+    let division = &cat.divisions[usize::from(starts_restricted(seed, i, quirks.restricted_share))];
 
-    let mut other = Map::new();
-    other.insert(
-        "division".into(),
-        json!({
-            "id": cat.division_id,
-            "name": "Home",
-            "selfUri": format!("/api/v2/authorization/divisions/{}", cat.division_id),
-        }),
-    );
-    other.insert(
+    let mut doc = Map::new();
+    doc.insert("id".into(), json!(id));
+    doc.insert("name".into(), json!(format!("{first} {last}")));
+    doc.insert("division".into(), division_json(division));
+    doc.insert(
         "chat".into(),
         json!({ "jabberId": format!("{}@sandbox.orgspan.com", id.replace('-', "")) }),
     );
-    other.insert("primaryContactInfo".into(), primary_contact_info(&email));
-
+    doc.insert("department".into(), json!(department));
+    doc.insert("email".into(), json!(email));
+    doc.insert("addresses".into(), Value::Array(addresses));
+    doc.insert("state".into(), json!(initial_state(seed, i, quirks)));
+    doc.insert("title".into(), json!(title));
+    doc.insert("username".into(), json!(email));
+    if let Some(m) = manager_index {
+        doc.insert("manager".into(), manager_ref(&uuid_string(ids[m])));
+    }
+    doc.insert("version".into(), json!(version));
+    doc.insert("employerInfo".into(), employer_info);
+    if let Some(p) = preferred_name {
+        doc.insert("preferredName".into(), json!(p));
+    }
+    doc.insert("acdAutoAnswer".into(), json!(acd_auto_answer));
+    doc.insert("selfUri".into(), json!(format!("/api/v2/users/{id}")));
     UserRec {
-        user: User {
-            self_uri: Some(format!("/api/v2/users/{id}")),
-            id,
-            name: Some(format!("{first} {last}")),
-            email: Some(email.clone()),
-            title: Some(title.into()),
-            department: Some(department.into()),
-            username: Some(email),
-            preferred_name,
-            manager: manager_index.map(|m| manager_ref(&uuid_string(ids[m]))),
-            state: Some(state.into()),
-            acd_auto_answer: Some(acd_auto_answer),
-            addresses,
-            employer_info: Some(employer_info),
-            version,
-            skills: None,
-            languages: None,
-            other,
-        },
+        doc,
         skills,
         languages,
     }
 }
 
-pub fn primary_contact_info(email: &str) -> Value {
-    json!([{ "address": email, "mediaType": "EMAIL", "type": "PRIMARY" }])
-}
-
-pub fn manager_ref(id: &str) -> ManagerRef {
-    ManagerRef {
-        id: id.to_string(),
-        self_uri: Some(format!("/api/v2/users/{id}")),
-    }
-}
-
-fn phone(rng: &mut StdRng, kind: &str) -> Contact {
-    let area = [317, 212, 415, 312, 646][rng.random_range(0..5)];
-    let line: u32 = rng.random_range(0..10_000);
-    Contact {
-        address: Some(format!("+1{area}555{line:04}")),
-        extension: None,
-        display: Some(format!("+1 {area}-555-{line:04}")),
-        media_type: Some("PHONE".into()),
-        kind: Some(kind.into()),
-        country_code: Some("US".into()),
-        ..Contact::default()
-    }
+pub fn manager_ref(id: &str) -> Value {
+    json!({ "id": id, "selfUri": format!("/api/v2/users/{id}") })
 }
 
 #[cfg(test)]
@@ -348,7 +373,8 @@ mod tests {
         let cat = catalogue(7);
         assert_eq!(cat.skills, catalogue(7).skills);
         for i in [0, 1, 5, 49] {
-            assert_eq!(user(7, &a, i, &cat).user, user(7, &a, i, &cat).user);
+            let q = Quirks::realistic();
+            assert_eq!(user(7, &a, i, &cat, &q).doc, user(7, &a, i, &cat, &q).doc);
         }
     }
 
@@ -371,9 +397,9 @@ mod tests {
             .map(|(i, id)| (uuid_string(*id), i))
             .collect();
         for i in 0..200 {
-            let u = user(3, &ids, i, &cat).user;
-            if let Some(m) = u.manager {
-                let mi = index[&m.id];
+            let u = user(3, &ids, i, &cat, &Quirks::none()).doc;
+            if let Some(m) = u.get("manager") {
+                let mi = index[m["id"].as_str().unwrap()];
                 assert!(mi < i.max(20), "user {i} reports to {mi}");
                 assert_ne!(mi, i);
             }
