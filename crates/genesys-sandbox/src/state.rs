@@ -205,10 +205,14 @@ impl Store {
         out
     }
 
-    /// Whether user `i` is in the restricted division (every write answers 403).
+    /// Whether user `i` is outside the sandbox client's reach (every write answers
+    /// 403): its role covers the home division only, so a user placed in any other
+    /// division (the seeded restricted one, or one a test made up) is refused.
     pub fn is_restricted(&self, i: usize) -> bool {
         match self.changed.get(&(i as u32)) {
-            Some(rec) => rec.division_id() == Some(&self.catalogue.divisions[1].id),
+            Some(rec) => rec
+                .division_id()
+                .is_some_and(|d| d != self.catalogue.divisions[0].id),
             None => seed::starts_restricted(self.seed, i, self.quirks.restricted_share),
         }
     }
