@@ -4,7 +4,8 @@
 //!
 //! Every message names what to fix and carries the HTTP status, the Genesys `code`
 //! and the correlation id Genesys support asks for. None of them can contain a token
-//! or the client secret: they are built from status, body fields and the path only.
+//! or the client secret, a raw control character or unbounded server text: text that
+//! comes from a server goes through `sanitize_server_text` before it lands here.
 
 use std::time::Duration;
 
@@ -67,6 +68,34 @@ pub enum ApiError {
         correlation_id: Option<String>,
         attempts: u32,
     },
+    /// No answer within `--request-timeout` (a replayable request: after its retries).
+    /// A hung API is an outage, not a conflict: the runner counts these through
+    /// `Client::consecutive_timeouts` to stop a run against an unreachable API.
+    /// `may_have_landed`: the request was a write that reached the wire, so it may
+    /// have been applied: treat it like `Uncertain` (re-read before sending it again).
+    #[error(
+        "no answer to {method_path} within {}s after {attempts} attempt(s): the API may be \
+         unreachable{}",
+        timeout.as_secs_f64(),
+        if *may_have_landed { " (the write may have been applied; re-read before retrying)" } else { "" }
+    )]
+    Timeout {
+        method_path: String,
+        attempts: u32,
+        timeout: Duration,
+        may_have_landed: bool,
+    },
+    /// The client's cancellation token fired (deadline, SIGTERM): the request was
+    /// abandoned wherever it was. `may_have_landed` as for `Timeout`.
+    #[error(
+        "cancelled: {method_path} was abandoned after {attempts} attempt(s){}",
+        if *may_have_landed { " (the write may have been applied; re-read before retrying)" } else { "" }
+    )]
+    Cancelled {
+        method_path: String,
+        attempts: u32,
+        may_have_landed: bool,
+    },
     /// The run must stop (exit 4).
     #[error(transparent)]
     Fatal(#[from] Fatal),
@@ -101,6 +130,13 @@ pub enum Fatal {
     },
     #[error("could not get an access token after retries: {detail}")]
     TokenUnavailable { detail: String },
+    /// The login host answered a redirect; redirects are never followed (a token
+    /// request sent elsewhere would carry the client secret there).
+    #[error(
+        "the login host answered HTTP {status} redirecting to {location}; redirects are not \
+         followed: check GENESYSCLOUD_REGION (or the login URL)"
+    )]
+    Redirected { status: u16, location: String },
     #[error("invalid client configuration: {0}")]
     Config(String),
 }
@@ -121,7 +157,9 @@ impl ApiError {
             | ApiError::Rejected { attempts, .. }
             | ApiError::Forbidden { attempts, .. }
             | ApiError::Exhausted { attempts, .. }
-            | ApiError::Deferred { attempts, .. } => *attempts,
+            | ApiError::Deferred { attempts, .. }
+            | ApiError::Timeout { attempts, .. }
+            | ApiError::Cancelled { attempts, .. } => *attempts,
             ApiError::Fatal(_) => 0,
         }
     }
@@ -133,10 +171,14 @@ impl ApiError {
             ApiError::Exhausted { status, .. } => *status,
             ApiError::Deferred { .. } => Some(429),
             ApiError::Forbidden { .. } => Some(403),
-            ApiError::Uncertain { .. } => None,
+            ApiError::Uncertain { .. } | ApiError::Timeout { .. } | ApiError::Cancelled { .. } => {
+                None
+            }
             ApiError::Fatal(f) => match f {
                 Fatal::InvalidClient | Fatal::TokenRejected { .. } => Some(401),
-                Fatal::TokenRefused { status, .. } => Some(*status),
+                Fatal::TokenRefused { status, .. } | Fatal::Redirected { status, .. } => {
+                    Some(*status)
+                }
                 _ => None,
             },
         }
@@ -165,6 +207,21 @@ impl ApiError {
             ApiError::Fatal(Fatal::InvalidClient) => Some("invalid_client"),
             ApiError::Fatal(Fatal::TokenRejected { .. }) => Some("bad.credentials"),
             _ => None,
+        }
+    }
+
+    /// True when the request may have been applied although it did not succeed: the
+    /// caller re-reads before sending it again.
+    pub fn may_have_landed(&self) -> bool {
+        match self {
+            ApiError::Uncertain { .. } => true,
+            ApiError::Timeout {
+                may_have_landed, ..
+            }
+            | ApiError::Cancelled {
+                may_have_landed, ..
+            } => *may_have_landed,
+            _ => false,
         }
     }
 
