@@ -398,7 +398,7 @@ impl RetryBudget {
     }
 
     pub fn on_success(&mut self) {
-        self.tokens = (self.tokens + self.refund).min(self.capacity);
+        self.tokens = self.tokens.saturating_add(self.refund).min(self.capacity);
     }
 
     pub fn available(&self) -> u32 {
