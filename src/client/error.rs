@@ -1,6 +1,8 @@
 //! How a request ends when it does not succeed, in the terms the caller acts on:
 //! re-read (`Conflict`, `Uncertain`), record and go on (`Rejected`, `Exhausted`),
-//! retry at the end of the run (`Deferred`), or stop everything (`Fatal`).
+//! retry at the end of the run (`Deferred`), count towards an outage (`Timeout`: the
+//! API did not answer; re-read first when `may_have_landed`), stop because the run is
+//! stopping (`Cancelled`), or stop everything (`Fatal`).
 //!
 //! Every message names what to fix and carries the HTTP status, the Genesys `code`
 //! and the correlation id Genesys support asks for. None of them can contain a token

@@ -65,6 +65,8 @@ pub struct ClientConfig {
     pub concurrency: usize,
     /// `--rate`: run at this many requests per minute. `None`: read the org's limits.
     pub rate_per_minute: Option<f64>,
+    /// Retries after 5xx, 408 and transport errors. 429s are not counted here: they
+    /// are bounded by `retry.max_rate_limited_wait` (see `retry::decide`).
     pub max_retries: u32,
     /// A longer Retry-After makes the request [`ApiError::Deferred`].
     pub max_retry_after: Duration,

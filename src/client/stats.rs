@@ -31,7 +31,8 @@ pub struct ClientStats {
     pub pauses: u64,
     /// Retries that waited because the retry budget was spent.
     pub budget_waits: u64,
-    /// Guarded writes returned as Uncertain.
+    /// Writes that may have landed without an answer: guarded writes returned as
+    /// Uncertain, and writes that timed out (`ApiError::Timeout { may_have_landed }`).
     pub uncertain: u64,
     /// The governor's current rate (requests per minute).
     pub rate_per_minute: f64,
