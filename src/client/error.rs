@@ -264,6 +264,26 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_and_cancellations_say_whether_a_write_may_have_landed() {
+        let e = ApiError::Timeout {
+            method_path: "PATCH /api/v2/users/u1".into(),
+            attempts: 1,
+            timeout: Duration::from_secs(30),
+            may_have_landed: true,
+        };
+        let m = e.to_string();
+        assert!(m.contains("PATCH /api/v2/users/u1") && m.contains("30s") && m.contains("re-read"));
+        assert!(e.may_have_landed() && !e.is_fatal() && e.status().is_none());
+        let e = ApiError::Cancelled {
+            method_path: "GET /api/v2/users/u1".into(),
+            attempts: 0,
+            may_have_landed: false,
+        };
+        assert!(!e.may_have_landed() && !e.to_string().contains("re-read"));
+        assert_eq!(e.attempts(), 0);
+    }
+
+    #[test]
     fn accessors_report_attempts_status_and_code() {
         let e = ApiError::Rejected {
             status: 404,
