@@ -120,11 +120,15 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     if ui.handle_signals {
         runner::watch_signals(stopper.clone());
     }
-    let interrupted = || {
-        early(
+    let interrupted = || match stopper.get() {
+        Some(runner::Stop::Deadline) => early(
+            ExitReason::Deadline,
+            "the deadline passed before any row was sent".into(),
+        ),
+        _ => early(
             ExitReason::Interrupted,
             "interrupted by a signal before any row was sent".into(),
-        )
+        ),
     };
 
     // 0. Outputs that would overwrite the input or each other are refused first.
@@ -174,6 +178,10 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         },
         None => None,
     };
+    if let Some(deadline) = deadline {
+        // From here on, every phase (token, reads, writes, pauses) ends at the deadline.
+        stopper.stop_at(deadline);
+    }
     let (endpoints, credentials, sandbox) = match connect_target(args, env).await {
         Ok(t) => t,
         Err(msg) => return early(ExitReason::Usage, msg),
@@ -209,6 +217,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     cfg.max_retries = args.max_retries;
     cfg.max_retry_after = Duration::from_secs(args.max_retry_after);
     cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
+    stopper.cancel_on_time_stops(cfg.cancel.clone());
     let client = tokio::select! {
         c = Client::connect(cfg) => match c {
             Ok(c) => c,

@@ -84,6 +84,9 @@ pub struct Progress {
     not_applied: Vec<(Change, String)>,
     /// The user's division as read.
     division: Option<String>,
+    /// Writes that timed out (and were re-read): a row that runs out of rounds
+    /// this way failed for an outage, not a conflict.
+    timeouts: u32,
 }
 
 impl Progress {
@@ -167,6 +170,14 @@ pub async fn apply_row(
             }
             Err(Interrupt::Reread) => {
                 rounds += 1;
+                if rounds > ctx.max_conflict_retries && p.timeouts > 0 {
+                    let mut r = unfinished_result(seq, &row, &ctx.header, p, Status::Failed);
+                    r.reason = Some(Reason::Timeout);
+                    r.message = "the API did not answer the write in time (it may have landed; \
+                                 the journal holds its before-values): re-run the row"
+                        .into();
+                    return RowEnd::Done(r);
+                }
                 if rounds > ctx.max_conflict_retries {
                     let mut r = result(seq, &row, &p, Status::Failed);
                     r.reason = Some(Reason::Conflict);
@@ -428,6 +439,18 @@ async fn patch(
             p.uncertain.extend(changes.iter().cloned());
             Err(Interrupt::Reread)
         }
+        // A write that timed out may have landed: re-read before anything else (an
+        // outage then fails the re-read as a timeout, not as a conflict).
+        Err(ApiError::Timeout {
+            may_have_landed: true,
+            attempts,
+            ..
+        }) => {
+            p.timeouts += 1;
+            p.count(attempts, None, None);
+            p.uncertain.extend(changes.iter().cloned());
+            Err(Interrupt::Reread)
+        }
         Err(e) => Err(Interrupt::Error(e)),
     }
 }
@@ -625,6 +648,8 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
         ApiError::Exhausted { .. } => Reason::ServerError,
         ApiError::Conflict { .. } | ApiError::Uncertain { .. } => Reason::Conflict,
         ApiError::Deferred { .. } => Reason::RateLimited,
+        ApiError::Timeout { .. } => Reason::Timeout,
+        ApiError::Cancelled { .. } => Reason::Interrupted,
         ApiError::Fatal(_) => Reason::Aborted,
     });
     if let ApiError::Fatal(f) = e {

@@ -67,6 +67,8 @@ pub enum Reason {
     /// A part the row needs (skills, languages, employerInfo) could not be read.
     IncompleteRead,
     ServerError,
+    /// No answer within --timeout: an outage, not a conflict.
+    Timeout,
     RateLimited,
     Aborted,
     Interrupted,
@@ -87,6 +89,7 @@ impl Reason {
             Reason::AmbiguousContact => "ambiguous_contact",
             Reason::IncompleteRead => "incomplete_read",
             Reason::ServerError => "server_error",
+            Reason::Timeout => "timeout",
             Reason::RateLimited => "rate_limited",
             Reason::Aborted => "aborted",
             Reason::Interrupted => "interrupted",

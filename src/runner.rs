@@ -29,6 +29,13 @@ use crate::plan::{Refusal, plan};
 use crate::report::{Reason, ReportSink, RowResult, Status};
 use crate::summary::{Counts, ExitReason};
 
+/// Requests in a row without an answer after which the API counts as unreachable
+/// (a hung API is an outage: every later row would wait out its timeout too).
+pub const UNREACHABLE_AFTER: u64 = 10;
+
+/// The longest wait for a deferred row's Retry-After at the end of a run.
+pub const MAX_DEFERRED_WAIT: Duration = Duration::from_secs(15 * 60);
+
 /// Users per bulk read (the API's maximum for `GET /api/v2/users?id=`).
 pub const BATCH: usize = 100;
 
@@ -61,6 +68,8 @@ pub enum Stop {
     Fatal(String),
     /// Writes refused in several divisions and none succeeded.
     Permission(String),
+    /// Requests time out one after another.
+    Unreachable(String),
 }
 
 impl Stop {
@@ -71,6 +80,7 @@ impl Stop {
             Stop::ErrorBudget(_) => Reason::ErrorBudget,
             Stop::Fatal(_) => Reason::Aborted,
             Stop::Permission(_) => Reason::Permission,
+            Stop::Unreachable(_) => Reason::Aborted,
         }
     }
 
@@ -81,6 +91,7 @@ impl Stop {
             Stop::ErrorBudget(_) => ExitReason::ErrorBudget,
             Stop::Fatal(_) => ExitReason::Aborted,
             Stop::Permission(_) => ExitReason::Permission,
+            Stop::Unreachable(_) => ExitReason::Unreachable,
         }
     }
 
@@ -91,7 +102,7 @@ impl Stop {
             }
             Stop::Deadline => "the deadline passed; rows not attempted are marked skipped".into(),
             Stop::ErrorBudget(why) => format!("error budget spent: {why}"),
-            Stop::Fatal(why) | Stop::Permission(why) => why.clone(),
+            Stop::Fatal(why) | Stop::Permission(why) | Stop::Unreachable(why) => why.clone(),
         }
     }
 }
@@ -130,6 +141,29 @@ impl Stopper {
     pub async fn stopped(&self) {
         let mut rx = self.0.subscribe();
         let _ = rx.wait_for(|s| s.is_some()).await;
+    }
+
+    /// Cancel every wait of the client (token, reads, writes, Retry-After pauses)
+    /// when the run stops for a deadline or a signal: those stops are about time,
+    /// and no wait may outlive them. Other stops let in-flight rows finish. The
+    /// journal already holds the before-values of a write cut off this way.
+    pub fn cancel_on_time_stops(&self, token: tokio_util::sync::CancellationToken) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.stopped().await;
+            if matches!(me.get(), Some(Stop::Deadline | Stop::Interrupted)) {
+                token.cancel();
+            }
+        });
+    }
+
+    /// Stop at `deadline`, whatever phase the run is in.
+    pub fn stop_at(&self, deadline: Instant) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline.into()).await;
+            me.stop(Stop::Deadline);
+        });
     }
 }
 
@@ -245,6 +279,13 @@ impl Dispatcher {
                 }
                 return;
             }
+            Err(ApiError::Cancelled { .. }) => {
+                let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
+                for (i, row) in rows.into_iter().enumerate() {
+                    self.skip(first_seq + i as u64, row, &stop).await;
+                }
+                return;
+            }
             Err(e) => {
                 if let crate::client::ApiError::Fatal(f) = &e {
                     self.stopper.stop(Stop::Fatal(f.to_string()));
@@ -334,7 +375,12 @@ impl Dispatcher {
             }
         };
         match end {
-            RowEnd::Done(r) => {
+            RowEnd::Done(mut r) => {
+                if r.reason == Some(Reason::Interrupted)
+                    && let Some(stop) = self.stopper.get()
+                {
+                    r.reason = Some(stop.reason());
+                }
                 self.in_flight.remove(&r.seq);
                 self.send(r).await;
             }
@@ -422,6 +468,20 @@ impl Dispatcher {
                     continue;
                 }
                 let wait = until.saturating_duration_since(Instant::now());
+                if wait > MAX_DEFERRED_WAIT {
+                    // Never sleep for hours holding the cron lock: a daily limit is
+                    // the row's failure, for a later run to retry.
+                    let mut r = unfinished(&self.ctx, seq, &row, progress, Status::Failed);
+                    r.reason = Some(Reason::RateLimited);
+                    r.http_status = Some(429);
+                    r.message = format!(
+                        "rate limited with a Retry-After of {:.0} s (more than {} s): re-run later",
+                        wait.as_secs_f64(),
+                        MAX_DEFERRED_WAIT.as_secs()
+                    );
+                    self.send(r).await;
+                    continue;
+                }
                 if !wait.is_zero() {
                     tracing::info!(
                         "waiting {:.0} s for a long Retry-After before the deferred rows",
@@ -686,6 +746,15 @@ async fn collect(
         counts.add(r.status, r.reason);
         if let Some(why) = breaker.observe(&r) {
             stopper.stop(Stop::Permission(why));
+        }
+        if r.reason == Some(Reason::Timeout) {
+            let in_a_row = ctx.client.consecutive_timeouts();
+            if in_a_row >= UNREACHABLE_AFTER {
+                stopper.stop(Stop::Unreachable(format!(
+                    "the API is unreachable: {in_a_row} requests in a row got no answer \
+                     within --timeout; rows not attempted are skipped"
+                )));
+            }
         }
         if r.status == Status::Failed {
             tracing::debug!(line = r.line, id = %r.id, reason = r.reason.map(Reason::as_str).unwrap_or(""), "row failed: {}", r.message);

@@ -22,6 +22,8 @@ pub enum ExitReason {
     /// Writes were refused (403) in several divisions and none succeeded: the OAuth
     /// client's role lacks a permission. Exit code of an abort.
     Permission,
+    /// Requests timed out one after another: the API is unreachable (exit 4).
+    Unreachable,
     ErrorBudget,
     Deadline,
     Interrupted,
@@ -35,7 +37,10 @@ impl ExitReason {
             ExitReason::RowsFailed | ExitReason::Deadline => Exit::RowsFailed,
             ExitReason::InvalidInput => Exit::InvalidInput,
             ExitReason::Usage => Exit::Usage,
-            ExitReason::Aborted | ExitReason::Permission | ExitReason::ErrorBudget => Exit::Aborted,
+            ExitReason::Aborted
+            | ExitReason::Permission
+            | ExitReason::Unreachable
+            | ExitReason::ErrorBudget => Exit::Aborted,
             ExitReason::Interrupted => Exit::Interrupted,
             ExitReason::LockHeld => Exit::Locked,
         }

@@ -25,18 +25,17 @@ pub const MAX_ITEMS_PER_BULK: usize = 50;
 /// Safety stop for listings that never end.
 const MAX_PAGES: u32 = 1000;
 
+/// Everything but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode a path segment or a query value: everything but the RFC 3986
 /// unreserved characters, so an id or a skill name can never change the URL's shape.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 fn expand_query(expand: &[&str]) -> String {
@@ -308,6 +307,8 @@ mod tests {
             ("../admin", "..%2Fadmin"),
             ("Français", "Fran%C3%A7ais"),
             ("a+b?c#d", "a%2Bb%3Fc%23d"),
+            ("100%", "100%25"),
+            ("\u{1b}\r\n", "%1B%0D%0A"),
         ];
         for (raw, want) in table {
             assert_eq!(encode(raw), want);

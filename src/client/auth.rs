@@ -18,19 +18,52 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::Url;
+use serde::Deserialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::error::{ApiError, Fatal};
+use super::pace::later;
 use super::retry::{self, RetryPolicy, TokenKind, TokenVerdict};
+use super::sanitize::{Secrets, sanitize_server_text};
 use super::stats::{Counters, bump};
 use super::wire::{self, WireError};
 use crate::config::Credentials;
-use crate::model::{TokenError, TokenResponse};
+use crate::model::TokenError;
 use crate::secret::Secret;
 
 /// Token endpoint answers are small; anything bigger is not a token.
 const MAX_TOKEN_BODY: usize = 64 * 1024;
+
+/// The lifetime assumed when `expires_in` is missing, zero, negative or not a number:
+/// short enough to be safe, long enough that a token is not requested per call.
+pub const FALLBACK_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest lifetime believed (Genesys allows at most 48 h).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
+
+/// Access tokens remembered for redaction (the current one and a few before it).
+const REMEMBERED_TOKENS: usize = 4;
+
+/// The token endpoint's 200 answer, read leniently: `expires_in` may be anything.
+#[derive(Deserialize)]
+struct Issued {
+    access_token: Secret,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+/// How long to believe a token lives, from whatever `expires_in` the server sent:
+/// missing, under 1 s, negative or unreadable is [`FALLBACK_TOKEN_LIFETIME`]; absurdly
+/// long is [`MAX_TOKEN_LIFETIME`].
+pub fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    expires_in
+        .and_then(|v| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()))
+        .filter(|secs| secs.is_finite() && *secs >= 1.0)
+        .and_then(|secs| {
+            Duration::try_from_secs_f64(secs.min(MAX_TOKEN_LIFETIME.as_secs_f64())).ok()
+        })
+        .unwrap_or(FALLBACK_TOKEN_LIFETIME)
+}
 
 /// How long before expiry to renew: 10% of the lifetime, at least 5 s and at most
 /// 5 min, but never more than a quarter of a (test-sized) lifetime. Genesys lifetimes
@@ -67,6 +100,26 @@ pub(crate) struct Auth {
     renewing: tokio::sync::Mutex<()>,
     /// Highest generation some request succeeded with.
     proven: AtomicU64,
+    /// The credentials' own secrets (client secret, its Basic forms, a given token).
+    fixed: Vec<String>,
+    /// What server text is scrubbed of: `fixed` and the tokens issued recently.
+    secrets: Mutex<(Vec<String>, Secrets)>,
+}
+
+/// The strings of `credentials` that must never leave the process.
+fn credential_secrets(credentials: &Credentials) -> Vec<String> {
+    match credentials {
+        Credentials::ClientCredentials {
+            client_id,
+            client_secret,
+        } => {
+            let pair = format!("{client_id}:{}", client_secret.expose());
+            let basic = base64::engine::general_purpose::STANDARD.encode(&pair);
+            let basic_url = base64::engine::general_purpose::URL_SAFE.encode(&pair);
+            vec![client_secret.expose().to_string(), basic, basic_url, pair]
+        }
+        Credentials::AccessToken(token) => vec![token.expose().to_string()],
+    }
 }
 
 impl Auth {
@@ -80,6 +133,7 @@ impl Auth {
         let token_url = login
             .join("oauth/token")
             .map_err(|e| Fatal::Config(format!("login URL {login}: {e}")))?;
+        let fixed = credential_secrets(&credentials);
         Ok(Auth {
             http,
             token_url,
@@ -88,8 +142,29 @@ impl Auth {
             max_retries,
             current: Mutex::new(None),
             renewing: tokio::sync::Mutex::new(()),
+            secrets: Mutex::new((Vec::new(), Secrets::new(fixed.clone()))),
+            fixed,
             proven: AtomicU64::new(0),
         })
+    }
+
+    /// Everything server text must be scrubbed of, as of now.
+    pub fn secrets(&self) -> Secrets {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    fn remember(&self, token: &Secret) {
+        let mut guard = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let (recent, secrets) = &mut *guard;
+        recent.push(token.expose().to_string());
+        if recent.len() > REMEMBERED_TOKENS {
+            recent.remove(0);
+        }
+        *secrets = Secrets::new(self.fixed.iter().chain(recent.iter()).cloned());
     }
 
     fn snapshot(&self) -> Option<Current> {
@@ -177,13 +252,14 @@ impl Auth {
             return Ok(self.token_of(&c));
         }
         let (value, lifetime) = self.fetch(stats).await?;
+        self.remember(&value);
         let now = Instant::now();
         let generation = seen.max(self.snapshot().map_or(0, |c| c.generation)) + 1;
         let c = Current {
             value,
             generation,
-            renew_at: now + lifetime.saturating_sub(renew_margin(lifetime)),
-            expires_at: now + lifetime,
+            renew_at: later(now, lifetime.saturating_sub(renew_margin(lifetime))),
+            expires_at: later(now, lifetime),
         };
         info!(
             generation,
@@ -208,48 +284,52 @@ impl Auth {
             }
             .into());
         };
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{client_id}:{}", client_secret.expose()));
         let mut retry = 0u32;
         loop {
             bump(&stats.token_requests);
-            let mut auth = reqwest::header::HeaderValue::try_from(format!("Basic {basic}"))
-                .map_err(|_| Fatal::Config("the client id contains invalid characters".into()))?;
-            auth.set_sensitive(true);
             let request = self
                 .http
                 .post(self.token_url.clone())
-                .header(reqwest::header::AUTHORIZATION, auth)
+                .basic_auth(client_id, Some(client_secret.expose()))
                 .header(
                     reqwest::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",
                 )
                 .header(reqwest::header::ACCEPT, "application/json")
                 .body("grant_type=client_credentials");
-            let (backoff, detail) = match wire::exchange(request, MAX_TOKEN_BODY).await {
+            let result = wire::exchange(request, MAX_TOKEN_BODY).await;
+            stats.note_timeout(&result);
+            let clean = |text: &str| sanitize_server_text(text, &self.secrets());
+            let (backoff, detail) = match result {
+                Ok(x) if (300..400).contains(&x.status) => {
+                    return Err(Fatal::Redirected {
+                        status: x.status,
+                        location: clean(&wire::location(&x.headers)),
+                    }
+                    .into());
+                }
                 Ok(x) => {
                     let err: Option<TokenError> = serde_json::from_slice(&x.body).ok();
                     match retry::classify_token(x.status, err.as_ref()) {
                         TokenVerdict::Issued => {
-                            let t: TokenResponse =
-                                serde_json::from_slice(&x.body).map_err(|e| {
-                                    Fatal::TokenUnavailable {
-                                        detail: format!("unreadable token response: {e}"),
-                                    }
-                                })?;
-                            return Ok((t.access_token, Duration::from_secs(t.expires_in)));
+                            let t: Issued = serde_json::from_slice(&x.body).map_err(|e| {
+                                Fatal::TokenUnavailable {
+                                    detail: clean(&format!("unreadable token response: {e}")),
+                                }
+                            })?;
+                            return Ok((t.access_token, token_lifetime(t.expires_in.as_ref())));
                         }
                         TokenVerdict::InvalidClient => return Err(Fatal::InvalidClient.into()),
                         TokenVerdict::Refused => {
                             let e = err.unwrap_or_default();
                             return Err(Fatal::TokenRefused {
                                 status: x.status,
-                                error: e.error,
-                                description: if e.description.is_empty() {
-                                    e.error_description
+                                error: clean(&e.error),
+                                description: clean(if e.description.is_empty() {
+                                    &e.error_description
                                 } else {
-                                    e.description
-                                },
+                                    &e.description
+                                }),
                             }
                             .into());
                         }
@@ -262,7 +342,7 @@ impl Auth {
                         }
                     }
                 }
-                Err(WireError::Transport(_, detail)) => (self.policy.server, detail),
+                Err(WireError::Transport(_, detail)) => (self.policy.server, clean(&detail)),
                 Err(WireError::TooLarge { status, .. }) => {
                     return Err(Fatal::TokenUnavailable {
                         detail: format!("HTTP {status} with an oversized body"),
@@ -287,6 +367,36 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: expires_in 10^19 panicked ("overflow when adding duration to
+    // instant"); 0, negative or missing made a token request per call or failed.
+    #[test]
+    fn token_lifetime_table() {
+        use serde_json::json;
+        let s = Duration::from_secs;
+        let table = [
+            (Some(json!(86_400)), s(86_400)),
+            (Some(json!(300)), s(300)),
+            (
+                Some(json!(10_000_000_000_000_000_000u64)),
+                MAX_TOKEN_LIFETIME,
+            ),
+            (Some(json!(1e300)), MAX_TOKEN_LIFETIME),
+            (Some(json!(0)), FALLBACK_TOKEN_LIFETIME),
+            (Some(json!(-5)), FALLBACK_TOKEN_LIFETIME),
+            (Some(json!(0.5)), FALLBACK_TOKEN_LIFETIME),
+            (Some(json!("3600")), s(3600)),
+            (Some(json!("soon")), FALLBACK_TOKEN_LIFETIME),
+            (Some(json!(null)), FALLBACK_TOKEN_LIFETIME),
+            (None, FALLBACK_TOKEN_LIFETIME),
+        ];
+        for (raw, want) in table {
+            assert_eq!(token_lifetime(raw.as_ref()), want, "{raw:?}");
+            // Never a renewal per call: renewal comes well after issue.
+            let l = token_lifetime(raw.as_ref());
+            assert!(l.saturating_sub(renew_margin(l)) >= s(45));
+        }
+    }
 
     #[test]
     fn renewal_margin_table() {

@@ -1,10 +1,13 @@
 //! How a request ends when it does not succeed, in the terms the caller acts on:
 //! re-read (`Conflict`, `Uncertain`), record and go on (`Rejected`, `Exhausted`),
-//! retry at the end of the run (`Deferred`), or stop everything (`Fatal`).
+//! retry at the end of the run (`Deferred`), count towards an outage (`Timeout`: the
+//! API did not answer; re-read first when `may_have_landed`), stop because the run is
+//! stopping (`Cancelled`), or stop everything (`Fatal`).
 //!
 //! Every message names what to fix and carries the HTTP status, the Genesys `code`
 //! and the correlation id Genesys support asks for. None of them can contain a token
-//! or the client secret: they are built from status, body fields and the path only.
+//! or the client secret, a raw control character or unbounded server text: text that
+//! comes from a server goes through `sanitize_server_text` before it lands here.
 
 use std::time::Duration;
 
@@ -67,6 +70,34 @@ pub enum ApiError {
         correlation_id: Option<String>,
         attempts: u32,
     },
+    /// No answer within `--request-timeout` (a replayable request: after its retries).
+    /// A hung API is an outage, not a conflict: the runner counts these through
+    /// `Client::consecutive_timeouts` to stop a run against an unreachable API.
+    /// `may_have_landed`: the request was a write that reached the wire, so it may
+    /// have been applied: treat it like `Uncertain` (re-read before sending it again).
+    #[error(
+        "no answer to {method_path} within {}s after {attempts} attempt(s): the API may be \
+         unreachable{}",
+        timeout.as_secs_f64(),
+        if *may_have_landed { " (the write may have been applied; re-read before retrying)" } else { "" }
+    )]
+    Timeout {
+        method_path: String,
+        attempts: u32,
+        timeout: Duration,
+        may_have_landed: bool,
+    },
+    /// The client's cancellation token fired (deadline, SIGTERM): the request was
+    /// abandoned wherever it was. `may_have_landed` as for `Timeout`.
+    #[error(
+        "cancelled: {method_path} was abandoned after {attempts} attempt(s){}",
+        if *may_have_landed { " (the write may have been applied; re-read before retrying)" } else { "" }
+    )]
+    Cancelled {
+        method_path: String,
+        attempts: u32,
+        may_have_landed: bool,
+    },
     /// The run must stop (exit 4).
     #[error(transparent)]
     Fatal(#[from] Fatal),
@@ -101,6 +132,13 @@ pub enum Fatal {
     },
     #[error("could not get an access token after retries: {detail}")]
     TokenUnavailable { detail: String },
+    /// The login host answered a redirect; redirects are never followed (a token
+    /// request sent elsewhere would carry the client secret there).
+    #[error(
+        "the login host answered HTTP {status} redirecting to {location}; redirects are not \
+         followed: check GENESYSCLOUD_REGION (or the login URL)"
+    )]
+    Redirected { status: u16, location: String },
     #[error("invalid client configuration: {0}")]
     Config(String),
 }
@@ -121,7 +159,9 @@ impl ApiError {
             | ApiError::Rejected { attempts, .. }
             | ApiError::Forbidden { attempts, .. }
             | ApiError::Exhausted { attempts, .. }
-            | ApiError::Deferred { attempts, .. } => *attempts,
+            | ApiError::Deferred { attempts, .. }
+            | ApiError::Timeout { attempts, .. }
+            | ApiError::Cancelled { attempts, .. } => *attempts,
             ApiError::Fatal(_) => 0,
         }
     }
@@ -133,10 +173,14 @@ impl ApiError {
             ApiError::Exhausted { status, .. } => *status,
             ApiError::Deferred { .. } => Some(429),
             ApiError::Forbidden { .. } => Some(403),
-            ApiError::Uncertain { .. } => None,
+            ApiError::Uncertain { .. } | ApiError::Timeout { .. } | ApiError::Cancelled { .. } => {
+                None
+            }
             ApiError::Fatal(f) => match f {
                 Fatal::InvalidClient | Fatal::TokenRejected { .. } => Some(401),
-                Fatal::TokenRefused { status, .. } => Some(*status),
+                Fatal::TokenRefused { status, .. } | Fatal::Redirected { status, .. } => {
+                    Some(*status)
+                }
                 _ => None,
             },
         }
@@ -165,6 +209,21 @@ impl ApiError {
             ApiError::Fatal(Fatal::InvalidClient) => Some("invalid_client"),
             ApiError::Fatal(Fatal::TokenRejected { .. }) => Some("bad.credentials"),
             _ => None,
+        }
+    }
+
+    /// True when the request may have been applied although it did not succeed: the
+    /// caller re-reads before sending it again.
+    pub fn may_have_landed(&self) -> bool {
+        match self {
+            ApiError::Uncertain { .. } => true,
+            ApiError::Timeout {
+                may_have_landed, ..
+            }
+            | ApiError::Cancelled {
+                may_have_landed, ..
+            } => *may_have_landed,
+            _ => false,
         }
     }
 
@@ -202,6 +261,26 @@ mod tests {
         assert_eq!(e.status(), Some(403));
         assert_eq!(e.correlation_id(), Some("abc"));
         assert!(!e.is_fatal(), "a 403 fails the row, not the run");
+    }
+
+    #[test]
+    fn timeouts_and_cancellations_say_whether_a_write_may_have_landed() {
+        let e = ApiError::Timeout {
+            method_path: "PATCH /api/v2/users/u1".into(),
+            attempts: 1,
+            timeout: Duration::from_secs(30),
+            may_have_landed: true,
+        };
+        let m = e.to_string();
+        assert!(m.contains("PATCH /api/v2/users/u1") && m.contains("30s") && m.contains("re-read"));
+        assert!(e.may_have_landed() && !e.is_fatal() && e.status().is_none());
+        let e = ApiError::Cancelled {
+            method_path: "GET /api/v2/users/u1".into(),
+            attempts: 0,
+            may_have_landed: false,
+        };
+        assert!(!e.may_have_landed() && !e.to_string().contains("re-read"));
+        assert_eq!(e.attempts(), 0);
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Rate-limit response headers, in the three dialects a client may meet: the IETF
+//! Rate-limit response headers, in the two dialects a client may meet: the IETF
 //! drafts (`RateLimit-Limit`/`-Remaining`/`-Reset`/`-Policy`, and the later combined
-//! `RateLimit: limit=.., remaining=.., reset=..` or `"p";r=..;t=..`), the common
-//! `X-RateLimit-*`, and Genesys' own `inin-ratelimit-*` (removed in 2021).
+//! `RateLimit: limit=.., remaining=.., reset=..` or `"p";r=..;t=..`) and the common
+//! `X-RateLimit-*`. Genesys' own `inin-ratelimit-*` were removed in 2021 and are not read.
 //!
 //! Genesys sends none of them today, so these are a bonus the pace uses when a proxy
 //! or another server sends them, never something it depends on. Parsing is a pure
-//! function of a `HeaderMap` and the current Unix time so it is tested by tables.
+//! function of a `HeaderMap` and the current Unix time so it is tested by tables; every
+//! duration saturates at `retry::MAX_SERVER_DURATION`, whatever number the server sent.
 
 use std::time::Duration;
 
@@ -23,9 +24,6 @@ pub struct RateHeaders {
     /// The window `limit` counts over, when a policy names it.
     pub window: Option<Duration>,
 }
-
-/// Genesys' own (old) headers counted per minute.
-const ININ_WINDOW: Duration = Duration::from_secs(60);
 
 /// Epoch-looking `X-RateLimit-Reset` values (GitHub style) are told from delta
 /// seconds by size: nobody resets a window 30 years from now.
@@ -89,23 +87,12 @@ pub fn parse(headers: &HeaderMap, now_unix: u64) -> Option<RateHeaders> {
     if h.reset.is_none() {
         h.reset = num("x-ratelimit-reset").map(|r| {
             if r >= EPOCH_THRESHOLD as f64 {
-                Duration::from_secs((r as u64).saturating_sub(now_unix))
+                secs((r - now_unix as f64).max(0.0))
             } else {
                 secs(r)
             }
         });
     }
-
-    if let Some(allowed) = num("inin-ratelimit-allowed")
-        && h.limit.is_none()
-    {
-        h.limit = Some(allowed);
-        h.window = h.window.or(Some(ININ_WINDOW));
-        if let Some(count) = num("inin-ratelimit-count") {
-            h.remaining = h.remaining.or(Some(to_u64(allowed - count)));
-        }
-    }
-    h.reset = h.reset.or(num("inin-ratelimit-reset").map(secs));
 
     (!h.is_empty()).then_some(h)
 }
@@ -132,11 +119,7 @@ fn to_u64(v: f64) -> u64 {
 }
 
 fn secs(v: f64) -> Duration {
-    if v.is_finite() && v > 0.0 {
-        Duration::from_secs_f64(v.min(1e9))
-    } else {
-        Duration::ZERO
-    }
+    super::retry::server_secs(v).unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -205,15 +188,22 @@ mod tests {
                 vec![("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "5")],
                 Some(rh(None, Some(0), Some(5))),
             ),
+            // Genesys' inin-ratelimit-* headers were removed in 2021: no longer read.
             (
                 vec![
                     ("inin-ratelimit-count", "180"),
                     ("inin-ratelimit-allowed", "180"),
                     ("inin-ratelimit-reset", "13"),
                 ],
+                None,
+            ),
+            // Hostile numbers saturate instead of panicking (regression: 1e300 panicked in
+            // Instant arithmetic downstream).
+            (
+                vec![("RateLimit-Remaining", "0"), ("RateLimit-Reset", "1e300")],
                 Some(RateHeaders {
-                    window: Some(Duration::from_secs(60)),
-                    ..rh(Some(180.0), Some(0), Some(13))
+                    reset: Some(Duration::from_secs(86_400)),
+                    ..rh(None, Some(0), None)
                 }),
             ),
             (vec![("X-RateLimit-Remaining", "lots")], None),
@@ -231,8 +221,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.limit_per_minute(), Some(3000.0));
-        let h = parse(&map(&[("inin-ratelimit-allowed", "180")]), 0).unwrap();
-        assert_eq!(h.limit_per_minute(), Some(180.0));
         // Without a window the limit is not trusted.
         let h = parse(&map(&[("X-RateLimit-Limit", "100")]), 0).unwrap();
         assert_eq!(h.limit_per_minute(), None);

@@ -6,7 +6,12 @@
 //! table-tested: [`retry`] (what a response means, backoff, the retry budget),
 //! [`pace`] (when a request may go: rate governor and run-wide Retry-After pause),
 //! [`headers`] (rate-limit headers) and `auth` (token renewal margin, single flight).
-//! `api` has one typed method per endpoint on top of `send`, with no retries inside.
+//! `send` is the loop itself, `sanitize` makes server text safe to show, and `api` has
+//! one typed method per endpoint on top of `send`, with no retries inside.
+//!
+//! Hostile servers are expected: redirects are never followed, every server-given
+//! duration saturates (`retry::MAX_SERVER_DURATION`), server text is escaped and
+//! scrubbed of secrets, and every wait can be cancelled (`ClientConfig::cancel`).
 
 mod api;
 mod auth;
@@ -15,30 +20,32 @@ pub mod headers;
 pub mod pace;
 mod request;
 pub mod retry;
+mod sanitize;
+mod send;
 mod stats;
 mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedMutexGuard, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
 
 pub use api::encode;
-pub use auth::renew_margin;
+pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
 pub use error::{ApiError, Fatal};
 pub use pace::GovernorConfig;
 pub use request::{Replay, Request, Response};
-pub use retry::{Backoff, RetryPolicy};
+pub use retry::{Backoff, MAX_429_WAIT, RetryPolicy};
+pub use sanitize::{MAX_SERVER_TEXT, Secrets, sanitize_server_text};
 pub use stats::ClientStats;
 
 use crate::config::{Credentials, Endpoints};
-use crate::model::ErrorBody;
 use pace::{Governor, Pace};
-use retry::{Ctx, Failure, RetryBudget, Seen, Step};
-use stats::{Counters, bump};
-use wire::{Exchange, WireError};
+use retry::RetryBudget;
+use stats::Counters;
 
 /// The rate to assume when neither `--rate` nor the org's limits are available.
 pub const DEFAULT_RATE_PER_MINUTE: f64 = 300.0;
@@ -58,6 +65,8 @@ pub struct ClientConfig {
     pub concurrency: usize,
     /// `--rate`: run at this many requests per minute. `None`: read the org's limits.
     pub rate_per_minute: Option<f64>,
+    /// Retries after 5xx, 408 and transport errors. 429s are not counted here: they
+    /// are bounded by `retry.max_rate_limited_wait` (see `retry::decide`).
     pub max_retries: u32,
     /// A longer Retry-After makes the request [`ApiError::Deferred`].
     pub max_retry_after: Duration,
@@ -66,6 +75,10 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     pub governor: GovernorConfig,
     pub max_body: usize,
+    /// Cancelling it makes every wait of the client (pace, Retry-After pause, backoff,
+    /// token request, the HTTP exchange) end at once: `connect` and `send` return
+    /// [`ApiError::Cancelled`]. For run deadlines and SIGTERM.
+    pub cancel: CancellationToken,
 }
 
 impl ClientConfig {
@@ -82,6 +95,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             governor: GovernorConfig::default(),
             max_body: MAX_BODY,
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -105,19 +119,23 @@ struct Inner {
     stats: Counters,
 }
 
-/// What the last response or failure said, for error values and log events.
-#[derive(Default)]
-struct Last {
-    status: Option<u16>,
-    code: Option<String>,
-    message: String,
-    correlation_id: Option<String>,
-    limit_key: Option<String>,
-}
-
 impl Client {
-    /// Build the client, get the first token, and learn the rate to run at.
+    /// Build the client, get the first token, and learn the rate to run at. Returns
+    /// [`ApiError::Cancelled`] if `cfg.cancel` fires first.
     pub async fn connect(cfg: ClientConfig) -> Result<Client, ApiError> {
+        let cancel = cfg.cancel.clone();
+        let setup = Request::post("/oauth/token", serde_json::Value::Null, Replay::Safe);
+        if cancel.is_cancelled() {
+            return Err(send::cancelled(&setup, 0));
+        }
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(send::cancelled(&setup, 0)),
+            r = Client::connect_inner(cfg) => r,
+        }
+    }
+
+    async fn connect_inner(cfg: ClientConfig) -> Result<Client, ApiError> {
         if cfg.concurrency == 0 || cfg.rate_per_minute.is_some_and(|r| r.is_nan() || r <= 0.0) {
             return Err(Fatal::Config("concurrency and rate must be positive".into()).into());
         }
@@ -127,6 +145,9 @@ impl Client {
             .pool_max_idle_per_host(cfg.concurrency)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
+            // Never follow a redirect: a 303 turns a PATCH into a GET and a 307 sends
+            // the body, the bearer token or the client secret to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("genupdate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Fatal::Config(format!("HTTP client: {e}")))?;
@@ -174,6 +195,11 @@ impl Client {
         Ok(client)
     }
 
+    /// The token that cancels every wait of this client (the one in its config).
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.inner.cfg.cancel
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ClientStats {
         self.inner.stats.snapshot(self.rate_per_minute())
@@ -182,285 +208,5 @@ impl Client {
     /// The governor's current rate, in requests per minute.
     pub fn rate_per_minute(&self) -> f64 {
         self.inner.pace.rate()
-    }
-
-    /// Send one request, retrying as the policy says. See [`ApiError`] for the endings.
-    pub async fn send(&self, req: Request) -> Result<Response, ApiError> {
-        let inner = &*self.inner;
-        let (mut attempts, mut retries, mut renewals) = (0u32, 0u32, 0u32);
-        let mut gate: Option<OwnedMutexGuard<()>> = None;
-        loop {
-            let permit = inner
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| Fatal::Config("the client was shut down".into()))?;
-            let sent_at = inner.pace.turn().await;
-            let token = inner.auth.token(&inner.stats).await?;
-            attempts += 1;
-            bump(&inner.stats.requests);
-            let result = wire::exchange(inner.build(&req, &token.value), inner.cfg.max_body).await;
-            let arrived = Instant::now();
-            drop(permit);
-            drop(gate.take());
-            let (seen, last, exchange) = inner.observe(result, arrived);
-            if !matches!(
-                seen,
-                Seen::Transport(_) | Seen::Response(retry::Verdict::Unauthorized)
-            ) {
-                inner.auth.mark_proven(token.generation);
-            }
-            let ctx = Ctx {
-                retries,
-                max_retries: inner.cfg.max_retries,
-                max_retry_after: inner.cfg.max_retry_after,
-                replay: req.replay,
-                token: token.kind,
-                renewals,
-            };
-            match retry::decide(&seen, &ctx) {
-                Step::Success => {
-                    let budget = &inner.budget;
-                    budget
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .on_success();
-                    let x = exchange.ok_or_else(|| Fatal::Config("no response".into()))?;
-                    return Ok(Response {
-                        status: x.status,
-                        body: x.body,
-                        correlation_id: last.correlation_id,
-                        attempts,
-                    });
-                }
-                Step::Pause { retry_after } => {
-                    retries += 1;
-                    bump(&inner.stats.retries);
-                    bump(&inner.stats.pauses);
-                    let floor = retry_after.unwrap_or_else(|| {
-                        inner
-                            .cfg
-                            .retry
-                            .rate_limit
-                            .delay(retries - 1, rand::random::<f64>())
-                    });
-                    let until = arrived + retry::retry_after_wait(floor, rand::random::<f64>());
-                    // Only a limit whose unit is known sets the pace; a daily or
-                    // concurrency limit is logged (limit_key) but not paced to.
-                    let limit = exchange
-                        .as_ref()
-                        .and_then(|x| serde_json::from_slice::<ErrorBody>(&x.body).ok())
-                        .and_then(|b| b.limit)
-                        .and_then(|l| retry::limit_per_minute(&l.key, l.value));
-                    let cut = inner.pace.with(|g| {
-                        g.pause_until(until, arrived);
-                        g.on_429(arrived, sent_at, retry_after, limit)
-                    });
-                    info!(
-                        method = %req.method, path = %req.log_path(), status = 429,
-                        code = last.code.as_deref().unwrap_or(""),
-                        correlation_id = last.correlation_id.as_deref().unwrap_or(""),
-                        limit_key = last.limit_key.as_deref().unwrap_or(""),
-                        wait_ms = (until - arrived).as_millis() as u64,
-                        rate_per_minute = inner.pace.rate(), rate_changed = cut,
-                        attempt = attempts,
-                        "rate limited; every request waits for Retry-After"
-                    );
-                }
-                Step::Backoff { cost } => {
-                    retries += 1;
-                    bump(&inner.stats.retries);
-                    let affordable = inner
-                        .budget
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .try_withdraw(cost);
-                    let wait = if affordable {
-                        inner
-                            .cfg
-                            .retry
-                            .server
-                            .delay(retries - 1, rand::random::<f64>())
-                    } else {
-                        bump(&inner.stats.budget_waits);
-                        gate = Some(inner.budget_gate.clone().lock_owned().await);
-                        inner.cfg.retry.budget_wait
-                    };
-                    warn!(
-                        method = %req.method, path = %req.log_path(),
-                        status = last.status.unwrap_or(0),
-                        code = last.code.as_deref().unwrap_or(""),
-                        correlation_id = last.correlation_id.as_deref().unwrap_or(""),
-                        detail = %last.message,
-                        wait_ms = wait.as_millis() as u64,
-                        retry_budget_spent = !affordable,
-                        attempt = attempts,
-                        "request failed; retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Step::Renew => {
-                    renewals += 1;
-                    bump(&inner.stats.renewals_after_401);
-                    info!(method = %req.method, path = %req.log_path(), generation = token.generation,
-                        "401: renewing the access token and replaying");
-                    inner.auth.renew(token.generation, &inner.stats).await?;
-                }
-                Step::Fail(failure) => return Err(inner.fail(failure, last, attempts, &req)),
-            }
-        }
-    }
-}
-
-impl Inner {
-    fn build(&self, req: &Request, token: &crate::secret::Secret) -> reqwest::RequestBuilder {
-        let sep = if req.path.starts_with('/') { "" } else { "/" };
-        let url = format!("{}{sep}{}", self.api_base, req.path);
-        let mut rb = self
-            .http
-            .request(req.method.clone(), url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = &req.body {
-            rb = rb.json(body);
-        }
-        rb
-    }
-
-    /// Count and read one outcome: verdict, details for errors and logs, and the
-    /// rate-limit headers (fed to the pace).
-    fn observe(
-        &self,
-        result: Result<Exchange, WireError>,
-        arrived: Instant,
-    ) -> (Seen, Last, Option<Exchange>) {
-        match result {
-            Ok(x) => {
-                self.stats.status(x.status);
-                let mut last = Last {
-                    status: Some(x.status),
-                    correlation_id: x
-                        .headers
-                        .get("inin-correlation-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(String::from),
-                    ..Last::default()
-                };
-                let unix = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                if let Some(h) = headers::parse(&x.headers, unix) {
-                    let max = self.cfg.max_retry_after;
-                    self.pace.with(|g| g.on_headers(arrived, &h, max));
-                }
-                let retry_after = x
-                    .headers
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::parse_retry_after(v, unix as i64));
-                let body = (!(200..300).contains(&x.status))
-                    .then(|| serde_json::from_slice::<ErrorBody>(&x.body).ok())
-                    .flatten();
-                if x.status == 429 {
-                    bump(&self.stats.too_many_requests);
-                }
-                if let Some(b) = &body {
-                    last.code = Some(b.code.clone()).filter(|c| !c.is_empty());
-                    last.message = b.message.clone();
-                    last.correlation_id = last.correlation_id.or_else(|| b.context_id.clone());
-                    last.limit_key = b
-                        .limit
-                        .as_ref()
-                        .map(|l| format!("{}/{}", l.namespace, l.key));
-                } else if !(200..300).contains(&x.status) {
-                    let text = String::from_utf8_lossy(&x.body);
-                    last.message = text.chars().take(200).collect();
-                }
-                let verdict = retry::classify(x.status, body.as_ref(), retry_after);
-                (Seen::Response(verdict), last, Some(x))
-            }
-            Err(WireError::Transport(kind, detail)) => {
-                bump(&self.stats.transport_errors);
-                let last = Last {
-                    message: detail,
-                    ..Last::default()
-                };
-                (Seen::Transport(kind), last, None)
-            }
-            Err(WireError::TooLarge { status, limit }) => {
-                self.stats.status(status);
-                let last = Last {
-                    status: Some(status),
-                    code: Some("response.too.large".into()),
-                    message: format!("the response body exceeds {limit} bytes"),
-                    ..Last::default()
-                };
-                (Seen::Response(retry::Verdict::Rejected), last, None)
-            }
-        }
-    }
-
-    fn fail(&self, failure: Failure, last: Last, attempts: u32, req: &Request) -> ApiError {
-        let status = last.status.unwrap_or(0);
-        let detail = |last: &Last| match last.status {
-            Some(s) => format!(
-                "HTTP {s} {}: {}",
-                last.code.as_deref().unwrap_or(""),
-                last.message
-            ),
-            None => last.message.clone(),
-        };
-        match failure {
-            Failure::Conflict => ApiError::Conflict {
-                status,
-                message: last.message,
-                correlation_id: last.correlation_id,
-                attempts,
-            },
-            Failure::Uncertain => {
-                bump(&self.stats.uncertain);
-                ApiError::Uncertain {
-                    detail: format!("{} {}: {}", req.method, req.log_path(), last.message),
-                    attempts,
-                }
-            }
-            Failure::Rejected => ApiError::Rejected {
-                status,
-                code: last.code.unwrap_or_default(),
-                message: last.message,
-                correlation_id: last.correlation_id,
-                attempts,
-            },
-            Failure::Exhausted => ApiError::Exhausted {
-                detail: detail(&last),
-                status: last.status,
-                code: last.code,
-                correlation_id: last.correlation_id,
-                attempts,
-            },
-            Failure::Deferred(retry_after) => {
-                bump(&self.stats.deferred);
-                ApiError::Deferred {
-                    retry_after,
-                    correlation_id: last.correlation_id,
-                    attempts,
-                }
-            }
-            Failure::Forbidden(permission) => ApiError::Forbidden {
-                code: last.code.unwrap_or_default(),
-                message: last.message,
-                permission,
-                correlation_id: last.correlation_id,
-                attempts,
-            },
-            Failure::TokenRejected => Fatal::TokenRejected {
-                correlation_id: last.correlation_id,
-            }
-            .into(),
-            Failure::Unreachable => Fatal::Unreachable {
-                detail: format!("{} after {attempts} attempts", last.message),
-            }
-            .into(),
-        }
     }
 }

@@ -7,6 +7,17 @@
 //! drops when 429s show a tighter one and probes back up with care. Nothing in it
 //! sleeps or reads a clock, so its reactions are unit-tested with made-up instants.
 //!
+//! The rate follows AIMD. Multiplicative decrease: a 429 naming a tighter limit sets
+//! the rate under it at once; a 429 naming none cuts by `cut` (0.8), but only once per
+//! congestion event: 429s for requests sent before the last cut (a burst), within
+//! `cut_hold` of it, or before any request sent at the new rate has succeeded (a run of
+//! 429s on the retries after a Retry-After pause) do not cut again. Additive increase:
+//! once requests sent at the current rate succeed and no 429 has come for the quiet
+//! period (`probe_quiet`, at least twice the last Retry-After), each turn adds
+//! `probe_step` (2.5%) of the target, up to just under the rate that drew the last cut
+//! (`probe_near`, until that failure is `forget_failure` old) and never above the
+//! ceiling: the known limit × `headroom`.
+//!
 //! [`Pace`] is the thin async shell: reserve a slot, sleep to it, and confirm on
 //! waking that no pause or rate cut happened meanwhile (an `epoch` counter changes on
 //! both); a stale slot is given back and a new one reserved. That re-check is what
@@ -91,6 +102,17 @@ pub struct Governor {
     probed: bool,
     last_429: Option<Instant>,
     last_retry_after: Duration,
+    /// A request sent after the last cut succeeded: the next 429 is new evidence.
+    succeeded_since_cut: bool,
+    /// A request succeeded since the last rate change: probing may step up.
+    succeeded_since_change: bool,
+}
+
+/// `t + d`, saturating far in the future instead of panicking on overflow.
+pub fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(super::retry::MAX_SERVER_DURATION))
+        .unwrap_or(t)
 }
 
 impl Governor {
@@ -111,6 +133,8 @@ impl Governor {
             last_change: now,
             last_429: None,
             last_retry_after: Duration::ZERO,
+            succeeded_since_cut: false,
+            succeeded_since_change: false,
         }
     }
 
@@ -136,7 +160,9 @@ impl Governor {
     }
 
     fn interval(&self) -> Duration {
-        Duration::from_secs_f64(60.0 / self.rate)
+        // rate >= min_rate > 0 and finite, so this is at most a minute; the fallback
+        // only guards against a misconfigured min_rate.
+        Duration::try_from_secs_f64(60.0 / self.rate).unwrap_or(Duration::from_secs(60))
     }
 
     /// Reserve the next slot: returns when to send and the epoch the slot belongs to.
@@ -146,7 +172,7 @@ impl Governor {
         if let Some(p) = self.paused_until {
             slot = slot.max(p);
         }
-        self.tat = slot + self.interval();
+        self.tat = later(slot, self.interval());
         (slot, self.epoch)
     }
 
@@ -173,7 +199,7 @@ impl Governor {
         self.epoch += 1;
         let mut tat = now;
         if let Some(sent) = self.last_sent {
-            tat = tat.max(sent + self.interval());
+            tat = tat.max(later(sent, self.interval()));
         }
         if let Some(p) = self.paused_until {
             tat = tat.max(p);
@@ -200,7 +226,7 @@ impl Governor {
     ) -> bool {
         self.last_429 = Some(now);
         if let Some(ra) = retry_after {
-            self.last_retry_after = ra;
+            self.last_retry_after = ra.min(super::retry::MAX_SERVER_DURATION);
         }
         if let Some(limit) = limit.filter(|l| *l > 0.0) {
             let target = (limit * self.cfg.headroom).max(self.cfg.min_rate);
@@ -221,18 +247,21 @@ impl Governor {
         let stale = self.last_cut.is_some_and(|c| sent_at < c);
         let held = self
             .last_cut
-            .is_some_and(|c| now < c + self.cfg.cut_hold.max(self.last_retry_after));
-        if stale || held {
+            .is_some_and(|c| now < later(c, self.cfg.cut_hold.max(self.last_retry_after)));
+        // No request sent at the new rate has succeeded yet: this 429 belongs to the
+        // same congestion event (e.g. the retry right after a Retry-After pause).
+        let same_event = self.last_cut.is_some() && !self.succeeded_since_cut;
+        if stale || held || same_event {
             return false;
         }
-        let quiet = self.cfg.probe_quiet.max(self.last_retry_after * 2);
+        let quiet = self.quiet();
         let factor = if kept {
             self.cfg.kept_limit_cut
         } else if self.probed {
             self.cfg.probe_cut
         } else if self
             .last_cut
-            .is_some_and(|c| now < c + quiet + self.last_retry_after)
+            .is_some_and(|c| now < later(c, quiet.saturating_add(self.last_retry_after)))
         {
             self.cfg.repeat_cut
         } else {
@@ -243,6 +272,23 @@ impl Governor {
         self.last_cut = Some(now);
         self.probed = false;
         true
+    }
+
+    /// A request sent at `sent_at` succeeded at `now`: the evidence additive increase
+    /// waits for, and what makes the next 429 a new congestion event.
+    pub fn on_success(&mut self, now: Instant, sent_at: Instant) {
+        if self.last_cut.is_none_or(|c| sent_at >= c) {
+            self.succeeded_since_cut = true;
+        }
+        // Any success since the last change counts: probing is paced by time anyway.
+        let _ = now;
+        self.succeeded_since_change = true;
+    }
+
+    fn quiet(&self) -> Duration {
+        self.cfg
+            .probe_quiet
+            .max(self.last_retry_after.saturating_mul(2))
     }
 
     /// Rate-limit headers: a lower limit lowers the ceiling (and the rate); remaining 0
@@ -258,22 +304,24 @@ impl Governor {
             }
         }
         if let Some(reset) = h.exhausted().filter(|r| !r.is_zero()) {
-            self.pause_until(now + reset.min(max_pause), now);
+            self.pause_until(later(now, reset.min(max_pause)), now);
         }
     }
 
     fn set_rate(&mut self, rate: f64, now: Instant) {
         self.rate = rate.max(self.cfg.min_rate);
         self.last_change = now;
+        self.succeeded_since_cut = false;
+        self.succeeded_since_change = false;
         self.new_epoch(now);
     }
 
     /// Additive increase after a quiet period, never above the ceiling, and after a
     /// cut never above just under the rate that drew it, until that is long forgotten.
     fn maybe_probe(&mut self, now: Instant) {
-        let quiet = self.cfg.probe_quiet.max(self.last_retry_after * 2);
+        let quiet = self.quiet();
         let since_429 = self.last_429.map_or(Duration::MAX, |t| now - t);
-        if now - self.last_change < quiet || since_429 < quiet {
+        if now - self.last_change < quiet || since_429 < quiet || !self.succeeded_since_change {
             return;
         }
         let target = match self.failed_at {
@@ -288,6 +336,7 @@ impl Governor {
         }
         self.rate = (self.rate + target * self.cfg.probe_step).min(target);
         self.last_change = now;
+        self.succeeded_since_change = false;
         self.probed = true;
     }
 }

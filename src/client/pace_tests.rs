@@ -20,6 +20,13 @@ fn send(g: &mut Governor, now: Instant) -> Instant {
     }
 }
 
+/// As `send`, for a request that then succeeded: the evidence probing waits for.
+fn send_ok(g: &mut Governor, now: Instant) -> Instant {
+    let at = send(g, now);
+    g.on_success(at + 50 * MS, at);
+    at
+}
+
 #[test]
 fn slots_are_evenly_spaced_at_the_rate_with_no_burst() {
     let (mut g, t0) = gov(600.0); // 10/s: one every 100 ms
@@ -92,9 +99,12 @@ fn a_429_without_a_limit_cuts_once_per_burst() {
     assert!(!g.on_429(t0 + 12 * MS, t0 + 5 * MS, ra, None));
     assert!(!g.on_429(t0 + 500 * MS, t0 + 400 * MS, ra, None));
     assert!((g.rate() - 800.0).abs() < 1e-9);
-    // A 429 for a request sent at the new rate, after the hold: the first cut was
-    // not enough, so the second goes deeper.
-    assert!(g.on_429(t0 + 1500 * MS, t0 + 1400 * MS, ra, None));
+    // Changed (AIMD): no second cut until a request sent at the new rate succeeded.
+    assert!(!g.on_429(t0 + 1500 * MS, t0 + 1400 * MS, ra, None));
+    g.on_success(t0 + 1600 * MS, t0 + 1550 * MS);
+    // A 429 for a request sent at the new rate, after the hold and a success: the
+    // first cut was not enough, so the second goes deeper.
+    assert!(g.on_429(t0 + 1700 * MS, t0 + 1650 * MS, ra, None));
     assert!((g.rate() - 560.0).abs() < 1e-9);
     assert!(
         (g.ceiling() - 1000.0).abs() < 1e-9,
@@ -107,7 +117,9 @@ fn a_429_after_a_quiet_period_cuts_by_the_normal_factor() {
     let (mut g, t0) = gov(1000.0);
     let ra = Some(Duration::from_secs(1));
     g.on_429(t0 + MS, t0, ra, None);
-    // Ten seconds later (beyond the quiet period), without probing in between.
+    // Ten seconds later (beyond the quiet period), without probing in between, after
+    // requests at the new rate succeeded.
+    g.on_success(t0 + Duration::from_secs(2), t0 + Duration::from_secs(2));
     let later = t0 + Duration::from_secs(10);
     assert!(g.on_429(later, later - MS, ra, None));
     assert!((g.rate() - 640.0).abs() < 1e-9);
@@ -117,6 +129,7 @@ fn a_429_after_a_quiet_period_cuts_by_the_normal_factor() {
 fn a_429_drawn_by_probing_cuts_gently() {
     let (mut g, t0) = gov(1000.0);
     g.on_429(t0 + MS, t0, Some(Duration::from_secs(1)), None);
+    g.on_success(t0 + Duration::from_secs(2), t0 + Duration::from_secs(2));
     let now = t0 + Duration::from_secs(6);
     send(&mut g, now);
     let probed = g.rate();
@@ -152,12 +165,12 @@ fn probing_climbs_after_quiet_periods_but_stays_under_the_rate_that_failed() {
     assert!((g.rate() - 2352.0).abs() < 1e-9);
     // Not before the quiet period.
     let mut now = t0 + Duration::from_secs(4);
-    send(&mut g, now);
+    send_ok(&mut g, now);
     assert!((g.rate() - 2352.0).abs() < 1e-9);
     let mut seen = vec![g.rate()];
     for _ in 0..20 {
         now += Duration::from_secs(5);
-        send(&mut g, now);
+        send_ok(&mut g, now);
         seen.push(g.rate());
     }
     assert!(seen.windows(2).all(|w| w[1] >= w[0]), "monotone: {seen:?}");
@@ -168,8 +181,8 @@ fn probing_climbs_after_quiet_periods_but_stays_under_the_rate_that_failed() {
     );
     // Two quiet minutes later the failure is forgotten and probing resumes.
     now = t0 + Duration::from_secs(130);
-    send(&mut g, now);
-    send(&mut g, now + Duration::from_secs(6));
+    send_ok(&mut g, now);
+    send_ok(&mut g, now + Duration::from_secs(6));
     assert!(g.rate() > target && g.rate() <= 2940.0);
     // Each step is small: at most 2.5% of the target.
     assert!(
@@ -182,9 +195,9 @@ fn probing_climbs_after_quiet_periods_but_stays_under_the_rate_that_failed() {
 fn probing_waits_twice_the_last_retry_after() {
     let (mut g, t0) = gov(1000.0);
     g.on_429(t0 + MS, t0, Some(Duration::from_secs(30)), None);
-    send(&mut g, t0 + Duration::from_secs(59));
+    send_ok(&mut g, t0 + Duration::from_secs(59));
     assert!((g.rate() - 800.0).abs() < 1e-9);
-    send(&mut g, t0 + Duration::from_secs(61));
+    send_ok(&mut g, t0 + Duration::from_secs(61));
     assert!(g.rate() > 800.0);
 }
 
@@ -195,7 +208,7 @@ fn probing_never_exceeds_the_known_limit_and_forgets_a_failure_eventually() {
     let mut now = t0;
     for _ in 0..100 {
         now += Duration::from_secs(5);
-        send(&mut g, now);
+        send_ok(&mut g, now);
         assert!(g.rate() <= 1000.0);
     }
     assert!((g.rate() - 1000.0).abs() < 1e-9, "back at the ceiling");
@@ -208,10 +221,15 @@ fn a_repeated_limitless_429_converges_under_the_true_limit() {
     let (mut g, t0) = gov(2940.0);
     let mut now = t0;
     let mut cuts = 0;
-    for _ in 0..400 {
+    for i in 0..400 {
         now += Duration::from_millis(500);
         let sent = send(&mut g, now);
-        if g.rate() > 1800.0 && g.on_429(now + 20 * MS, sent, Some(Duration::from_secs(1)), None) {
+        // Changed: above the limit a sliding window still lets some requests through
+        // (here every other one); a cut needs a success at the new rate to count as
+        // new evidence, so a model where nothing ever succeeds would stop at one cut.
+        if g.rate() <= 1800.0 || i % 2 == 0 {
+            g.on_success(now + 20 * MS, sent);
+        } else if g.on_429(now + 20 * MS, sent, Some(Duration::from_secs(1)), None) {
             cuts += 1;
         }
     }
@@ -297,4 +315,65 @@ async fn workers_share_one_pace_and_none_sends_during_a_pause() {
         .filter(|p| p[1] - p[0] >= Duration::from_secs(2))
         .count();
     assert_eq!(gaps, 1);
+}
+
+// Regression: ten 429s with Retry-After 1 and no `limit` body (each on the retry right
+// after the pause) cut the pace from 600/min to 27.7/min.
+#[test]
+fn a_run_of_429s_without_successes_is_one_cut_and_successes_recover_the_rate() {
+    let (mut g, t0) = gov(600.0);
+    let ra = Some(Duration::from_secs(1));
+    let mut now = t0;
+    for _ in 0..10 {
+        let sent = send(&mut g, now);
+        let arrived = sent + 20 * MS;
+        g.pause_until(arrived + Duration::from_secs(1), arrived);
+        g.on_429(arrived, sent, ra, None);
+        now = arrived + Duration::from_secs(1);
+    }
+    assert!((g.rate() - 480.0).abs() < 1e-9, "one cut: {}", g.rate());
+    // Additive increase once requests succeed: back near the rate that failed within
+    // a minute, never above the known limit.
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        now += 100 * MS;
+        send_ok(&mut g, now);
+        seen.push(g.rate());
+    }
+    assert!(seen.iter().all(|r| *r <= 600.0 + 1e-9));
+    assert!(g.rate() >= 600.0 * 0.97 - 1e-9, "recovered: {}", g.rate());
+    // A later 429 after successes is a new event and cuts again (multiplicative).
+    let sent = send(&mut g, now + MS);
+    assert!(g.on_429(sent + 20 * MS, sent, ra, None));
+}
+
+// Regression: a burst of 429s for requests sent before the first one arrived is one cut.
+#[test]
+fn a_burst_of_429s_from_requests_in_flight_is_one_cut() {
+    let (mut g, t0) = gov(600.0);
+    let ra = Some(Duration::from_secs(1));
+    let sent: Vec<_> = (0..8).map(|_| send(&mut g, t0)).collect();
+    let cuts = sent
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| g.on_429(t0 + Duration::from_millis(900 + *i as u64), **s, ra, None))
+        .count();
+    assert_eq!(cuts, 1);
+    assert!((g.rate() - 480.0).abs() < 1e-9);
+}
+
+// Regression: overflow when adding a huge duration to an instant.
+#[test]
+fn hostile_durations_never_panic_in_the_governor() {
+    let (mut g, t0) = gov(600.0);
+    g.on_429(t0 + MS, t0, Some(Duration::MAX), Some(f64::MAX));
+    g.pause_until(later(t0, Duration::MAX), t0);
+    let h = RateHeaders {
+        remaining: Some(0),
+        reset: Some(Duration::MAX),
+        ..Default::default()
+    };
+    g.on_headers(t0, &h, Duration::MAX);
+    let _ = g.reserve(t0 + Duration::from_secs(3600));
+    assert!(g.rate() >= 1.0);
 }

@@ -127,10 +127,15 @@ pub enum TokenKind {
 /// Per-request counters the decision depends on.
 #[derive(Clone, Copy, Debug)]
 pub struct Ctx {
-    /// Retries already made for this request (401 replays are not retries).
+    /// Retries already made for this request after 5xx, 408 and transport errors
+    /// (429 retries and 401 replays are not counted here).
     pub retries: u32,
     pub max_retries: u32,
     pub max_retry_after: Duration,
+    /// Sum of the 429 waits this request has already taken.
+    pub rate_limited_wait: Duration,
+    /// [`RetryPolicy::max_rate_limited_wait`].
+    pub max_rate_limited_wait: Duration,
     pub replay: Replay,
     pub token: TokenKind,
     /// Token renewals this request has caused or waited for.
@@ -169,6 +174,8 @@ pub enum Failure {
     Forbidden(Option<String>),
     TokenRejected,
     Unreachable,
+    /// No answer within the request timeout (after retries, for a replayable request).
+    Timeout,
 }
 
 /// Retry-budget costs, as in the AWS SDKs' standard mode: timeouts cost more because
@@ -184,13 +191,27 @@ pub enum Seen {
 }
 
 /// The whole retry policy in one function.
+///
+/// 429s are bounded by time, not by `--max-retries`: a request is sent again after
+/// each 429 as long as the Retry-After waits it has taken plus the one just asked for
+/// stay within [`RetryPolicy::max_rate_limited_wait`] (default [`MAX_429_WAIT`], 5 min);
+/// the 429 that would go past it ends the request as `Exhausted` (status 429). A single
+/// Retry-After longer than `--max-retry-after` ends it at once as `Deferred`. 5xx, 408
+/// and transport errors are bounded by `--max-retries`; a timed-out version-guarded
+/// write is never resent (`Timeout`, which may have landed).
 pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
     let spent = ctx.retries >= ctx.max_retries;
     match seen {
         Seen::Response(Verdict::Success) => Step::Success,
         Seen::Response(Verdict::RateLimited { retry_after }) => match retry_after {
             Some(ra) if *ra > ctx.max_retry_after => Step::Fail(Failure::Deferred(*ra)),
-            _ if spent => Step::Fail(Failure::Exhausted),
+            _ if ctx
+                .rate_limited_wait
+                .saturating_add(retry_after.unwrap_or_default())
+                > ctx.max_rate_limited_wait =>
+            {
+                Step::Fail(Failure::Exhausted)
+            }
             _ => Step::Pause {
                 retry_after: *retry_after,
             },
@@ -215,6 +236,11 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
         // Never sent: always safe to retry; when retries run out the host is unreachable.
         Seen::Transport(Transport::Connect) if spent => Step::Fail(Failure::Unreachable),
         Seen::Transport(Transport::Connect) => Step::Backoff { cost: RETRY_COST },
+        // A hung API is an outage, not a conflict: its own ending, even for a guarded
+        // write (which is not resent: it may have landed).
+        Seen::Transport(Transport::Timeout) if ctx.replay == Replay::Guarded || spent => {
+            Step::Fail(Failure::Timeout)
+        }
         Seen::Transport(_) if ctx.replay == Replay::Guarded => Step::Fail(Failure::Uncertain),
         Seen::Transport(_) if spent => Step::Fail(Failure::Exhausted),
         Seen::Transport(Transport::Timeout) => Step::Backoff { cost: TIMEOUT_COST },
@@ -291,23 +317,54 @@ impl Backoff {
 /// only adds, and only a little (up to 10% of it, at most 250 ms), so that the workers
 /// released together do not all land in the same millisecond.
 pub fn retry_after_wait(retry_after: Duration, unit: f64) -> Duration {
+    let retry_after = retry_after.min(MAX_SERVER_DURATION);
     let spread = (retry_after / 10).min(Duration::from_millis(250));
-    retry_after + spread.mul_f64(unit.clamp(0.0, 1.0))
+    retry_after.saturating_add(spread.mul_f64(unit.clamp(0.0, 1.0)))
 }
 
-/// Parse a `Retry-After` value: delta seconds (Genesys sends integers; decimals are
-/// accepted) or an HTTP date, relative to `now` (Unix seconds).
+/// The least a 429 makes everyone wait before the retry: the Retry-After when it is
+/// positive, else the 429 backoff (`policy.delay(n, unit)`), and never less than the
+/// backoff's first step (`policy.base`): a Retry-After of 0, or an HTTP date in the
+/// past, must not turn into a hot loop against a server that is refusing us.
+pub fn pause_floor(retry_after: Option<Duration>, policy: Backoff, n: u32, unit: f64) -> Duration {
+    retry_after
+        .filter(|ra| !ra.is_zero())
+        .unwrap_or_else(|| policy.delay(n, unit))
+        .max(policy.base)
+        .min(MAX_SERVER_DURATION)
+}
+
+/// Any duration a server gives (Retry-After, rate-limit resets, token lifetimes) is
+/// clamped to this. Anything longer is "too long" for every decision genupdate makes,
+/// and a clamp keeps instant arithmetic from overflowing.
+pub const MAX_SERVER_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The default cap on the Retry-After waiting one request may take across its 429s.
+pub const MAX_429_WAIT: Duration = Duration::from_secs(5 * 60);
+
+/// Seconds (whole or fractional, any size) as a duration, saturating at
+/// [`MAX_SERVER_DURATION`]; `None` for negative, NaN or infinite values.
+pub fn server_secs(secs: f64) -> Option<Duration> {
+    if !(secs.is_finite() && secs >= 0.0) {
+        return None;
+    }
+    let cap = MAX_SERVER_DURATION.as_secs_f64();
+    Duration::try_from_secs_f64(secs.min(cap)).ok()
+}
+
+/// Parse a `Retry-After` value: delta seconds (Genesys sends integers; decimals and
+/// absurd sizes are accepted and saturate at [`MAX_SERVER_DURATION`]) or an HTTP date,
+/// relative to `now` (Unix seconds); a date in the past is zero.
 pub fn parse_retry_after(value: &str, now_unix: i64) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return server_secs(secs);
     }
     let when = chrono::DateTime::parse_from_rfc2822(value)
         .ok()?
         .timestamp();
-    Some(Duration::from_secs(
-        u64::try_from(when - now_unix).unwrap_or(0),
-    ))
+    let delta = when.saturating_sub(now_unix).max(0);
+    Some(Duration::from_secs(u64::try_from(delta).unwrap_or(0)).min(MAX_SERVER_DURATION))
 }
 
 /// A run-wide retry budget (token bucket), as in the AWS SDKs' standard retry mode and
@@ -341,7 +398,7 @@ impl RetryBudget {
     }
 
     pub fn on_success(&mut self) {
-        self.tokens = (self.tokens + self.refund).min(self.capacity);
+        self.tokens = self.tokens.saturating_add(self.refund).min(self.capacity);
     }
 
     pub fn available(&self) -> u32 {
@@ -360,6 +417,8 @@ pub struct RetryPolicy {
     pub budget_refund: u32,
     /// With the budget spent, retries go one at a time, each after this wait.
     pub budget_wait: Duration,
+    /// Most Retry-After waiting one request takes across its 429s (see [`decide`]).
+    pub max_rate_limited_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -376,6 +435,7 @@ impl Default for RetryPolicy {
             budget_capacity: 500,
             budget_refund: 1,
             budget_wait: Duration::from_secs(20),
+            max_rate_limited_wait: MAX_429_WAIT,
         }
     }
 }

@@ -13,6 +13,8 @@ fn ctx() -> Ctx {
         retries: 0,
         max_retries: 8,
         max_retry_after: Duration::from_secs(180),
+        rate_limited_wait: Duration::ZERO,
+        max_rate_limited_wait: MAX_429_WAIT,
         replay: Replay::Safe,
         token: TokenKind::Renewable { proven: true },
         renewals: 0,
@@ -139,9 +141,41 @@ fn decision_table() {
             ctx(),
             Step::Fail(Deferred(Duration::from_secs(181))),
         ),
+        // Changed: 429s are bounded by time, not by --max-retries (a short burst used to
+        // fail the row as rate_limited after 8 quick 429s).
         (
             resp(Verdict::RateLimited { retry_after: ra(1) }),
             spent,
+            Step::Pause { retry_after: ra(1) },
+        ),
+        (
+            resp(Verdict::RateLimited {
+                retry_after: ra(60),
+            }),
+            Ctx {
+                rate_limited_wait: Duration::from_secs(240),
+                ..ctx()
+            },
+            Step::Pause {
+                retry_after: ra(60),
+            },
+        ),
+        (
+            resp(Verdict::RateLimited {
+                retry_after: ra(61),
+            }),
+            Ctx {
+                rate_limited_wait: Duration::from_secs(240),
+                ..ctx()
+            },
+            Step::Fail(Exhausted),
+        ),
+        (
+            resp(Verdict::RateLimited { retry_after: None }),
+            Ctx {
+                rate_limited_wait: Duration::from_secs(301),
+                ..ctx()
+            },
             Step::Fail(Exhausted),
         ),
         (
@@ -185,10 +219,17 @@ fn decision_table() {
             ctx(),
             Step::Backoff { cost: RETRY_COST },
         ),
+        // Changed: a hung guarded write is a Timeout (an outage that may have landed),
+        // not Uncertain (which the caller took for "the user kept changing").
         (
             Seen::Transport(Transport::Timeout),
             guarded,
-            Step::Fail(Uncertain),
+            Step::Fail(Timeout),
+        ),
+        (
+            Seen::Transport(Transport::Timeout),
+            spent,
+            Step::Fail(Timeout),
         ),
         (
             Seen::Transport(Transport::Closed),
@@ -403,4 +444,54 @@ fn only_limit_keys_of_a_known_unit_set_the_pace() {
     assert_eq!(f("concurrent.requests", 25.0), None);
     assert_eq!(f("user.rate.per.minute", 0.0), None);
     assert_eq!(f("user.rate.per.minute", f64::NAN), None);
+}
+
+// Regression: "1e300" and "18446744073709551616" panicked in Duration::from_secs_f64.
+#[test]
+fn hostile_retry_after_values_saturate_instead_of_panicking() {
+    let day = MAX_SERVER_DURATION;
+    let table = [
+        ("1e300", Some(day)),
+        ("18446744073709551616", Some(day)),
+        ("99999999999999999999999999", Some(day)),
+        ("86401", Some(day)),
+        ("0.25", Some(Duration::from_millis(250))),
+        ("inf", None),
+        ("NaN", None),
+        ("-0.5", None),
+        // An HTTP date far in the past or future.
+        ("Mon, 01 Jan 1900 00:00:00 GMT", Some(Duration::ZERO)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Some(day)),
+    ];
+    for (raw, want) in table {
+        assert_eq!(parse_retry_after(raw, 1_700_000_000), want, "{raw}");
+    }
+    // An absurd Retry-After is simply longer than --max-retry-after: deferred.
+    let seen = Seen::Response(Verdict::RateLimited {
+        retry_after: parse_retry_after("1e300", 0),
+    });
+    assert_eq!(decide(&seen, &ctx()), Step::Fail(Failure::Deferred(day)));
+    assert_eq!(
+        retry_after_wait(Duration::MAX, 1.0),
+        day + Duration::from_millis(250)
+    );
+}
+
+// Regression: Retry-After 0 (or a date in the past) retried at once, a hot loop.
+#[test]
+fn a_zero_or_past_retry_after_still_waits_the_first_backoff_step() {
+    let b = RetryPolicy::default().rate_limit;
+    let table = [
+        (Some(Duration::ZERO), 0.0, b.base),
+        (Some(Duration::ZERO), 0.99, b.base),
+        (None, 0.0, b.base),
+        (Some(Duration::from_millis(10)), 0.5, b.base),
+        (Some(Duration::from_secs(3)), 0.5, Duration::from_secs(3)),
+        (Some(Duration::MAX), 0.5, MAX_SERVER_DURATION),
+    ];
+    for (ra, unit, want) in table {
+        assert_eq!(pause_floor(ra, b, 0, unit), want, "{ra:?} {unit}");
+    }
+    // Without a Retry-After, the backoff grows, and never drops under the first step.
+    assert!(pause_floor(None, b, 3, 0.99) > b.base);
 }

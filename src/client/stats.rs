@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::retry::Transport;
+use super::wire::WireError;
+
 /// A snapshot of the client's counters.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClientStats {
@@ -28,7 +31,8 @@ pub struct ClientStats {
     pub pauses: u64,
     /// Retries that waited because the retry budget was spent.
     pub budget_waits: u64,
-    /// Guarded writes returned as Uncertain.
+    /// Writes that may have landed without an answer: guarded writes returned as
+    /// Uncertain, and writes that timed out (`ApiError::Timeout { may_have_landed }`).
     pub uncertain: u64,
     /// The governor's current rate (requests per minute).
     pub rate_per_minute: f64,
@@ -47,6 +51,9 @@ pub(crate) struct Counters {
     pub pauses: AtomicU64,
     pub budget_waits: AtomicU64,
     pub uncertain: AtomicU64,
+    /// Requests (API and token) in a row that got no answer in time; any response
+    /// resets it.
+    pub consecutive_timeouts: AtomicU64,
     by_status: Mutex<BTreeMap<u16, u64>>,
 }
 
@@ -55,6 +62,17 @@ pub(crate) fn bump(counter: &AtomicU64) {
 }
 
 impl Counters {
+    /// Count a timeout, or reset the run of timeouts when a response came.
+    pub(crate) fn note_timeout<T>(&self, result: &Result<T, WireError>) {
+        match result {
+            Err(WireError::Transport(Transport::Timeout, _)) => bump(&self.consecutive_timeouts),
+            Err(WireError::Transport(..)) => {}
+            Ok(_) | Err(WireError::TooLarge { .. }) => {
+                self.consecutive_timeouts.store(0, Ordering::Relaxed)
+            }
+        }
+    }
+
     pub fn status(&self, status: u16) {
         let mut map = self.by_status.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry(status).or_default() += 1;

@@ -59,6 +59,14 @@ pub(crate) async fn exchange(
     })
 }
 
+/// The `Location` header of a redirect, as raw (unsanitised) text.
+pub(crate) fn location(headers: &HeaderMap) -> String {
+    headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_else(|| "(no Location header)".into())
+}
+
 fn transport(e: reqwest::Error) -> WireError {
     let kind = if e.is_connect() {
         Transport::Connect
