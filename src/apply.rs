@@ -65,6 +65,10 @@ pub struct Ui {
     pub handle_signals: bool,
 }
 
+/// After a deadline or a signal, how long in-flight requests may take before every
+/// wait is cancelled.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
 /// Grace period for in-flight rows after a stop.
 const GRACE: Duration = Duration::from_secs(30);
 
@@ -217,7 +221,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     cfg.max_retries = args.max_retries;
     cfg.max_retry_after = Duration::from_secs(args.max_retry_after);
     cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
-    stopper.cancel_on_time_stops(cfg.cancel.clone());
+    stopper.cancel_on_time_stops(cfg.cancel.clone(), CANCEL_GRACE);
     let client = tokio::select! {
         c = Client::connect(cfg) => match c {
             Ok(c) => c,

@@ -144,14 +144,22 @@ impl Stopper {
     }
 
     /// Cancel every wait of the client (token, reads, writes, Retry-After pauses)
-    /// when the run stops for a deadline or a signal: those stops are about time,
-    /// and no wait may outlive them. Other stops let in-flight rows finish. The
-    /// journal already holds the before-values of a write cut off this way.
-    pub fn cancel_on_time_stops(&self, token: tokio_util::sync::CancellationToken) {
+    /// `grace` after the run stops for a deadline or a signal: those stops are about
+    /// time, and no wait may outlive them by more. Rows in flight on a healthy API
+    /// finish within the grace (no row is left half-done); a hung request or a long
+    /// Retry-After pause is cut, its row fails `interrupted` or `deadline`, and the
+    /// journal already holds the before-values of a write cut off this way. Other
+    /// stops let in-flight rows finish.
+    pub fn cancel_on_time_stops(
+        &self,
+        token: tokio_util::sync::CancellationToken,
+        grace: Duration,
+    ) {
         let me = self.clone();
         tokio::spawn(async move {
             me.stopped().await;
             if matches!(me.get(), Some(Stop::Deadline | Stop::Interrupted)) {
+                tokio::time::sleep(grace).await;
                 token.cancel();
             }
         });

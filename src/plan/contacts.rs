@@ -42,10 +42,17 @@ pub fn merge(
     let i = match hits.as_slice() {
         [] if after.is_empty() => return Merge::Unchanged,
         [] => {
+            // A new number carries its country, as entries made in the admin UI do
+            // (and as the entry a clear removed did, so an undo restores it whole).
+            let country_code = match media {
+                MediaType::Email => None,
+                _ => crate::phone::region_for(after, None),
+            };
             addresses.push(Contact {
                 address: Some(after.to_string()),
                 media_type: Some(media.wire().into()),
                 kind: Some(kind.wire().into()),
+                country_code,
                 ..Contact::default()
             });
             return Merge::Changed {
@@ -248,12 +255,18 @@ mod tests {
     }
 
     #[test]
-    fn a_new_entry_carries_no_display() {
+    fn a_new_entry_carries_its_country_and_no_display() {
         let mut a = Vec::new();
         merge(&mut a, MediaType::Sms, ContactType::Mobile, "+13175550199");
         assert_eq!(
             serde_json::to_value(&a).unwrap(),
-            json!([{"address": "+13175550199", "mediaType": "SMS", "type": "MOBILE"}])
+            json!([{"address": "+13175550199", "mediaType": "SMS", "type": "MOBILE", "countryCode": "US"}])
+        );
+        let mut a = Vec::new();
+        merge(&mut a, MediaType::Email, ContactType::Home, "a@example.org");
+        assert_eq!(
+            serde_json::to_value(&a).unwrap(),
+            json!([{"address": "a@example.org", "mediaType": "EMAIL", "type": "HOME"}])
         );
     }
 }
