@@ -48,7 +48,7 @@ async fn sigkill_at_a_random_moment_loses_no_record_of_a_write() {
         let seed = base.wrapping_add(run);
         println!("crash run {run}: seed {seed} (CRASH_SEED={base} repeats the loop)");
         let sb = sandbox(SandboxConfig {
-            users: 120,
+            users: 80,
             seed,
             quirks: Quirks {
                 restricted_share: 0.0,
@@ -88,11 +88,25 @@ async fn sigkill_at_a_random_moment_loses_no_record_of_a_write() {
             &["apply", s(&file), "--undo", s(&undo), "--concurrency", "4"],
         );
         cmd.env("GENESYSCLOUD_REGION", proxy.url());
+        cmd.stderr(std::process::Stdio::piped());
         let mut child = cmd.spawn().expect("genupdate starts");
-        let wait_ms = 150 + seed % 2500;
-        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        // Kill at a random moment measured in progress, not wall time (a busy
+        // machine starts slowly): after 0 to 70 writes, plus 0 to 100 ms.
+        let mix = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        let target = mix % 71;
+        let extra_ms = (mix >> 16) % 101;
+        let started = std::time::Instant::now();
+        while common::writes(&sb.stats()) < target && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(extra_ms)).await;
+        let wait_ms = started.elapsed().as_millis();
         child.start_kill().expect("SIGKILL");
-        let _ = child.wait().await;
+        let out = child
+            .wait_with_output()
+            .await
+            .expect("the killed run is reaped");
+        drop(out);
         let written = ids
             .iter()
             .zip(&before)
@@ -119,7 +133,7 @@ async fn sigkill_at_a_random_moment_loses_no_record_of_a_write() {
             );
         }
         println!(
-            "crash run {run}: killed after {wait_ms} ms, {written} users changed, all restored"
+            "crash run {run}: killed after {target} writes + {extra_ms} ms ({wait_ms} ms), {written} users changed, all restored"
         );
     }
     println!("{RUNS} killed runs, {restored} with writes to undo, every user restored");
