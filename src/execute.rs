@@ -122,7 +122,7 @@ pub async fn apply_row(
     let reread = resume.is_some();
     let mut p = resume.unwrap_or_default();
     let mut user = match (user, reread) {
-        (Some(u), false) if u.is_deleted() => return RowEnd::Done(not_found(seq, &row, &p)),
+        (Some(u), false) if u.is_deleted() => return RowEnd::Done(deleted(seq, &row, &p)),
         (Some(u), false) => u,
         // Missing from the bulk read (or unreadable there): confirmed by a single
         // GET before it is called not found.
@@ -598,6 +598,19 @@ fn unfinished_result(
         .map(|(c, _)| header.names[*c].clone())
         .collect();
     r
+}
+
+fn deleted(seq: u64, row: &Row, p: &Progress) -> RowResult {
+    let mut r = not_found(seq, row, p);
+    r.message = deleted_message(&row.id);
+    r
+}
+
+/// Why a deleted user is not written to.
+pub fn deleted_message(id: &str) -> String {
+    format!(
+        "user {id} is deleted: genupdate does not write to deleted users (a state change would restore one)"
+    )
 }
 
 fn not_found(seq: u64, row: &Row, p: &Progress) -> RowResult {

@@ -573,11 +573,16 @@ impl Dispatcher {
                 }
             },
         };
+        let deleted = user.as_ref().is_some_and(|u| u.is_deleted());
         let Some(mut user) = user.filter(|u| !u.is_deleted()) else {
             r.status = Status::Failed;
             r.reason = Some(Reason::NotFound);
             r.http_status = Some(404);
-            r.message = format!("no user with id {} in this org", row.id);
+            r.message = if deleted {
+                crate::execute::deleted_message(&row.id)
+            } else {
+                format!("no user with id {} in this org", row.id)
+            };
             if self.cfg.print_plan {
                 println!("line {}  {}  not found", row.line, row.id);
             }
