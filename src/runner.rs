@@ -29,7 +29,7 @@ use crate::plan::{Refusal, plan};
 use crate::report::{Reason, ReportSink, RowResult, Status};
 use crate::summary::{Counts, ExitReason};
 
-/// Requests in a row without an answer after which the API counts as unreachable
+/// Rows in a row that ended in a timeout after which the API counts as unreachable
 /// (a hung API is an outage: every later row would wait out its timeout too).
 pub const UNREACHABLE_AFTER: u64 = 10;
 
@@ -219,6 +219,7 @@ pub async fn run(
         permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
         workers: JoinSet::new(),
         in_flight: HashMap::new(),
+        tasks: HashMap::new(),
         deferred: Vec::new(),
         deferrals: HashMap::new(),
         seq: 0,
@@ -259,6 +260,8 @@ struct Dispatcher {
     workers: JoinSet<RowEnd>,
     /// Rows being worked on, to report them if the grace period runs out.
     in_flight: HashMap<u64, (u64, String, Vec<String>)>,
+    /// Worker task ids to their rows' seq, to report a worker that panicked.
+    tasks: HashMap<tokio::task::Id, u64>,
     /// Rows waiting for a long Retry-After, with what they had already done.
     deferred: Vec<(Row, u64, Instant, Progress)>,
     /// How many times each deferred row was deferred.
@@ -360,25 +363,44 @@ impl Dispatcher {
         self.in_flight
             .insert(seq, (row.line, row.id.clone(), row.raw.clone()));
         let ctx = self.ctx.clone();
-        self.workers.spawn(async move {
+        let handle = self.workers.spawn(async move {
             let end = apply_row(&ctx, seq, row, user, resume).await;
             drop(permit);
             end
         });
+        self.tasks.insert(handle.id(), seq);
     }
 
     /// Handle the workers that have finished, without waiting.
     async fn reap(&mut self) {
-        while let Some(joined) = self.workers.try_join_next() {
+        while let Some(joined) = self.workers.try_join_next_with_id() {
             self.finished(joined).await;
         }
     }
 
-    async fn finished(&mut self, joined: Result<RowEnd, tokio::task::JoinError>) {
+    async fn finished(
+        &mut self,
+        joined: Result<(tokio::task::Id, RowEnd), tokio::task::JoinError>,
+    ) {
         let end = match joined {
-            Ok(end) => end,
+            Ok((id, end)) => {
+                self.tasks.remove(&id);
+                end
+            }
             Err(e) => {
+                // A panic is a failed row (and so a non-zero exit), never a lost one.
                 tracing::error!("a worker ended abnormally: {e}");
+                let Some(seq) = self.tasks.remove(&e.id()) else {
+                    return;
+                };
+                if let Some((line, id, raw)) = self.in_flight.remove(&seq) {
+                    let mut r = RowResult::new(seq, line, &id, raw, Status::Failed);
+                    r.reason = Some(Reason::Aborted);
+                    r.message = "internal error: the worker for this row panicked; the journal \
+                                 holds the before-values of any write it sent: re-run the row"
+                        .into();
+                    self.send(r).await;
+                }
                 return;
             }
         };
@@ -427,7 +449,7 @@ impl Dispatcher {
                 grace_until = Some(tokio::time::Instant::now() + self.cfg.grace);
             }
             let next = tokio::select! {
-                j = self.workers.join_next() => j,
+                j = self.workers.join_next_with_id() => j,
                 _ = self.stopper.stopped(), if grace_until.is_none() => continue,
                 _ = sleep_until_opt(grace_until) => {
                     self.abandon().await;
@@ -755,19 +777,24 @@ async fn collect(
     let mut last_line = Instant::now();
     let mut breaker = crate::breaker::PermissionBreaker::default();
     let mut sink_error: Option<std::io::Error> = None;
+    let mut timeouts_in_a_row = 0u64;
     while let Some(r) = rx.recv().await {
         counts.add(r.status, r.reason);
         if let Some(why) = breaker.observe(&r) {
             stopper.stop(Stop::Permission(why));
         }
-        if r.reason == Some(Reason::Timeout) {
-            let in_a_row = ctx.client.consecutive_timeouts();
-            if in_a_row >= UNREACHABLE_AFTER {
-                stopper.stop(Stop::Unreachable(format!(
-                    "the API is unreachable: {in_a_row} requests in a row got no answer \
-                     within --timeout; rows not attempted are skipped"
-                )));
-            }
+        // Rows that ended in a timeout one after another (re-reads in between may
+        // be answered: a hung write path is still an outage).
+        timeouts_in_a_row = match r.reason {
+            Some(Reason::Timeout) => timeouts_in_a_row + 1,
+            _ if r.status != Status::Skipped => 0,
+            _ => timeouts_in_a_row,
+        };
+        if timeouts_in_a_row >= UNREACHABLE_AFTER {
+            stopper.stop(Stop::Unreachable(format!(
+                "the API is unreachable: {timeouts_in_a_row} rows in a row got no answer \
+                 within --timeout; rows not attempted are skipped"
+            )));
         }
         if r.status == Status::Failed {
             tracing::debug!(line = r.line, id = %r.id, reason = r.reason.map(Reason::as_str).unwrap_or(""), "row failed: {}", r.message);

@@ -26,6 +26,10 @@ pub enum Stall {
     Writes429(u64),
     /// The PATCH of this one user never answers (a stuck row).
     User(String),
+    /// Every PATCH is applied upstream but answered 200 with an HTML page.
+    HtmlAfterPatch,
+    /// Bulk reads leave out `drop` and return `malform` with a broken shape.
+    MangleBulk { drop: String, malform: String },
 }
 
 struct St {
@@ -129,9 +133,31 @@ async fn forward(State(st): State<Arc<St>>, req: Request) -> Response {
                 return StatusCode::BAD_GATEWAY.into_response();
             };
             let status = resp.status();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.unwrap_or_default();
-            let mut r = (status, body.to_vec()).into_response();
+            let mut headers = resp.headers().clone();
+            let mut body = resp.bytes().await.unwrap_or_default().to_vec();
+            match &st.stall {
+                Stall::HtmlAfterPatch if parts.method == Method::PATCH && status.is_success() => {
+                    body = b"<html><body>OK</body></html>".to_vec();
+                    headers.insert("content-type", "text/html".parse().unwrap());
+                }
+                Stall::MangleBulk { drop, malform }
+                    if parts.method == Method::GET && pq.starts_with("/api/v2/users?") =>
+                {
+                    if let Ok(mut page) = serde_json::from_slice::<serde_json::Value>(&body) {
+                        if let Some(list) = page["entities"].as_array_mut() {
+                            list.retain(|u| u["id"] != drop.as_str());
+                            for u in list.iter_mut() {
+                                if u["id"] == malform.as_str() {
+                                    u["version"] = serde_json::json!("not a number");
+                                }
+                            }
+                        }
+                        body = serde_json::to_vec(&page).unwrap_or(body);
+                    }
+                }
+                _ => {}
+            }
+            let mut r = (status, body).into_response();
             for name in ["retry-after", "inin-correlation-id", "content-type"] {
                 if let Some(v) = headers.get(name) {
                     r.headers_mut().insert(name, v.clone());
