@@ -28,7 +28,6 @@ mod wire;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -61,7 +60,8 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 pub struct ClientConfig {
     pub endpoints: Endpoints,
     pub credentials: Credentials,
-    /// Most requests in flight at once.
+    /// Requests the caller keeps in flight at once: sizes the connection pool. The
+    /// client does not limit concurrency itself; in a run the runner does.
     pub concurrency: usize,
     /// `--rate`: run at this many requests per minute. `None`: read the org's limits.
     pub rate_per_minute: Option<f64>,
@@ -112,7 +112,6 @@ struct Inner {
     cfg: ClientConfig,
     auth: auth::Auth,
     pace: Pace,
-    slots: Semaphore,
     budget: std::sync::Mutex<RetryBudget>,
     /// Held by the one retry allowed at a time while the budget is spent.
     budget_gate: Arc<tokio::sync::Mutex<()>>,
@@ -169,7 +168,6 @@ impl Client {
                 http,
                 auth,
                 pace: Pace::new(governor),
-                slots: Semaphore::new(cfg.concurrency),
                 budget: std::sync::Mutex::new(RetryBudget::new(
                     cfg.retry.budget_capacity,
                     cfg.retry.budget_refund,

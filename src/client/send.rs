@@ -1,5 +1,7 @@
-//! The send loop: [`Client::send`] gets a token, waits for a slot (concurrency) and a
-//! turn (the shared pace), sends, and does what `retry::decide` says about the outcome.
+//! The send loop: [`Client::send`] waits for a turn (the shared pace), gets a token,
+//! sends, and does what `retry::decide` says about the outcome. How many requests are
+//! in flight is the caller's business: in a run, the runner is the one owner of
+//! concurrency (`--concurrency` rows in flight, each sending one request at a time).
 //!
 //! It stays thin on purpose: decisions are in `retry` and `pace`. What it owns is the
 //! bookkeeping around them: the per-request counters `decide` reads (retries, the 429
@@ -86,11 +88,6 @@ impl Inner {
         let mut rate_limited_wait = Duration::ZERO;
         let mut gate: Option<OwnedMutexGuard<()>> = None;
         loop {
-            let permit = self
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| Fatal::Config("the client was shut down".into()))?;
             let sent_at = self.pace.turn().await;
             let token = self.auth.token(&self.stats).await?;
             attempts += 1;
@@ -98,7 +95,6 @@ impl Inner {
             bump(&self.stats.requests);
             let result = wire::exchange(self.build(req, &token.value), self.cfg.max_body).await;
             let arrived = Instant::now();
-            drop(permit);
             drop(gate.take());
             self.stats.note_timeout(&result);
             let (seen, last, exchange) = self.observe(result, arrived);
