@@ -119,6 +119,8 @@ pub async fn apply_row(
     user: Option<User>,
     resume: Option<Progress>,
 ) -> RowEnd {
+    #[cfg(debug_assertions)]
+    inject_panic(row.line);
     let reread = resume.is_some();
     let mut p = resume.unwrap_or_default();
     let mut user = match (user, reread) {
@@ -194,6 +196,18 @@ pub async fn apply_row(
                 }
             }
         }
+    }
+}
+
+/// Fault injection for the tests of a worker panic (debug builds only): panic on the
+/// row at the line `GENUPDATE_FAULT_PANIC_LINE` names.
+#[cfg(debug_assertions)]
+fn inject_panic(line: u64) {
+    let want = std::env::var("GENUPDATE_FAULT_PANIC_LINE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    if want == Some(line) {
+        panic!("injected panic on line {line} (GENUPDATE_FAULT_PANIC_LINE)");
     }
 }
 

@@ -182,38 +182,100 @@ pub struct Outputs {
     pub journal: Option<PathBuf>,
 }
 
-type CsvOut = csv::Writer<BufWriter<File>>;
-
-/// One output file being written, with its path for error messages.
-struct Out {
+/// A CSV file written in completion order and put in input order at the end.
+///
+/// Each record is appended (and flushed) as it comes, so a crash leaves a usable
+/// partial file; an index of (input position, byte range) is kept, 20 bytes a row,
+/// and at the end the records are copied in input order into a temporary file that
+/// is renamed over the path. Memory stays flat however slow one row is.
+struct OrderedCsv {
     path: PathBuf,
-    w: CsvOut,
+    file: BufWriter<File>,
+    header: Vec<u8>,
+    written: u64,
+    index: Vec<(u64, u64, u32)>,
 }
 
-impl Out {
-    fn create(path: &Path) -> io::Result<Out> {
-        Ok(Out {
-            path: path.to_path_buf(),
-            w: open_csv(path)?,
-        })
-    }
-
-    fn row<I, T>(&mut self, cells: I) -> io::Result<()>
+impl OrderedCsv {
+    fn create<I, T>(path: &Path, header: I) -> io::Result<OrderedCsv>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let path = &self.path;
-        self.w
-            .write_record(cells)
-            .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))
+        let file = File::create(path).map_err(|e| named(path, e))?;
+        let header = record_bytes(header)?;
+        let mut out = OrderedCsv {
+            path: path.to_path_buf(),
+            file: BufWriter::new(file),
+            header: header.clone(),
+            written: 0,
+            index: Vec::new(),
+        };
+        out.write(&header)?;
+        out.flush()?;
+        Ok(out)
+    }
+
+    fn push<I, T>(&mut self, seq: u64, record: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let bytes = record_bytes(record)?;
+        self.index.push((seq, self.written, bytes.len() as u32));
+        self.write(&bytes)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        self.file
+            .write_all(bytes)
+            .map_err(|e| named(&self.path, e))?;
+        self.written += bytes.len() as u64;
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.w
-            .flush()
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        use std::io::Write;
+        self.file.flush().map_err(|e| named(&self.path, e))
     }
+
+    /// Rewrite the file in input order through a temporary file and a rename.
+    fn finish(mut self) -> io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        self.flush()?;
+        self.index.sort_by_key(|(seq, _, _)| *seq);
+        let mut from = File::open(&self.path).map_err(|e| named(&self.path, e))?;
+        let tmp = crate::undo::temp_path(&self.path);
+        let mut to = BufWriter::new(File::create(&tmp).map_err(|e| named(&tmp, e))?);
+        to.write_all(&self.header).map_err(|e| named(&tmp, e))?;
+        let mut buf = Vec::new();
+        for (_, at, len) in &self.index {
+            buf.resize(*len as usize, 0);
+            from.seek(SeekFrom::Start(*at))
+                .and_then(|_| from.read_exact(&mut buf))
+                .map_err(|e| named(&self.path, e))?;
+            to.write_all(&buf).map_err(|e| named(&tmp, e))?;
+        }
+        to.flush().map_err(|e| named(&tmp, e))?;
+        drop(to);
+        std::fs::rename(&tmp, &self.path).map_err(|e| named(&self.path, e))
+    }
+}
+
+/// One CSV record as bytes (with its line terminator).
+fn record_bytes<I, T>(record: I) -> io::Result<Vec<u8>>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(record).map_err(io::Error::other)?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Writes the report and failed-rows files while the run goes, in completion
@@ -221,71 +283,63 @@ impl Out {
 /// file), then rewrites them in input order at the end through a temporary file and
 /// a rename. The undo file is derived from the journal at the end.
 pub struct ReportSink {
-    report: Option<Out>,
-    failed: Option<Out>,
+    report: Option<OrderedCsv>,
+    failed: Option<OrderedCsv>,
     undo: Option<PathBuf>,
     journal: Option<PathBuf>,
     key: String,
     width: usize,
-    /// Failed rows as written, to put them in input order at the end.
-    failed_rows: Vec<(u64, Vec<String>)>,
-    header_names: Vec<String>,
 }
 
 impl ReportSink {
     /// Create (replace) the report and failed-rows files and write their headers.
     /// Each file is named in the error.
     pub fn create(outputs: &Outputs, header: &Header) -> io::Result<ReportSink> {
-        let mut sink = ReportSink {
-            report: outputs.report.as_deref().map(Out::create).transpose()?,
-            failed: outputs.failed.as_deref().map(Out::create).transpose()?,
+        let names: Vec<String> = header.names.iter().map(|n| neutralise(n)).collect();
+        Ok(ReportSink {
+            report: outputs
+                .report
+                .as_deref()
+                .map(|p| OrderedCsv::create(p, REPORT_COLUMNS))
+                .transpose()?,
+            failed: outputs
+                .failed
+                .as_deref()
+                .map(|p| OrderedCsv::create(p, &names))
+                .transpose()?,
             undo: outputs.undo.clone(),
             journal: outputs.journal.clone(),
             key: header.names[header.id_index].clone(),
             width: header.names.len(),
-            failed_rows: Vec::new(),
-            header_names: header.names.clone(),
-        };
-        if let Some(w) = &mut sink.report {
-            w.row(REPORT_COLUMNS)?;
-        }
-        if let Some(w) = &mut sink.failed {
-            w.row(header.names.iter().map(|n| neutralise(n)))?;
-        }
-        sink.flush()?;
-        Ok(sink)
+        })
     }
 
     /// Write one result (any order) and flush.
     pub fn push(&mut self, r: RowResult) -> io::Result<()> {
         if let Some(w) = &mut self.report {
-            w.row(report_record(&r))?;
+            w.push(r.seq, report_record(&r))?;
+            w.flush()?;
         }
         if r.status.needs_rerun()
             && let Some(w) = &mut self.failed
         {
             // The cells exactly as given: they passed validation as they are.
-            let mut cells = r.raw.clone();
+            let mut cells = r.raw;
             cells.resize(self.width, String::new());
-            w.row(&cells)?;
-            self.failed_rows.push((r.seq, cells));
+            w.push(r.seq, &cells)?;
+            w.flush()?;
         }
-        self.flush()
+        Ok(())
     }
 
     /// Put the report and failed rows in input order, and derive the undo file from
     /// the journal (merged with the undo file already there).
     pub fn finish(mut self) -> io::Result<()> {
-        self.flush()?;
         if let Some(out) = self.report.take() {
-            drop(out.w);
-            sort_report(&out.path)?;
+            out.finish()?;
         }
         if let Some(out) = self.failed.take() {
-            drop(out.w);
-            self.failed_rows.sort_by_key(|(seq, _)| *seq);
-            let names = self.header_names.iter().map(|n| neutralise(n)).collect();
-            rewrite(&out.path, names, self.failed_rows.iter().map(|(_, c)| c))?;
+            out.finish()?;
         }
         if let (Some(undo), Some(journal)) = (&self.undo, &self.journal)
             && journal.exists()
@@ -293,15 +347,7 @@ impl ReportSink {
             let (_, entries) = crate::journal::read(journal)?;
             crate::undo::write_merged(undo, &entries, &self.key)?;
             // Everything the journal held is in the undo file now.
-            std::fs::remove_file(journal)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", journal.display())))?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        for w in [&mut self.report, &mut self.failed].into_iter().flatten() {
-            w.flush()?;
+            std::fs::remove_file(journal).map_err(|e| named(journal, e))?;
         }
         Ok(())
     }
@@ -320,51 +366,6 @@ fn report_record(r: &RowResult) -> [String; 10] {
         neutralise(r.code.as_deref().unwrap_or("")),
         neutralise(r.correlation_id.as_deref().unwrap_or("")),
     ]
-}
-
-/// Re-read the report written in completion order and rewrite it by line.
-fn sort_report(path: &Path) -> io::Result<()> {
-    let named = |e: csv::Error| io::Error::other(format!("{}: {e}", path.display()));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .map_err(named)?;
-    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(named)?;
-        let line = record
-            .get(0)
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(u64::MAX);
-        rows.push((line, record));
-    }
-    rows.sort_by_key(|(line, _)| *line);
-    let names = REPORT_COLUMNS.iter().map(|c| c.to_string()).collect();
-    rewrite(path, names, rows.iter().map(|(_, r)| r))
-}
-
-/// Write `header` and `rows` to a temporary file beside `path`, then rename it over.
-fn rewrite<R, T>(path: &Path, header: Vec<String>, rows: impl Iterator<Item = R>) -> io::Result<()>
-where
-    R: IntoIterator<Item = T>,
-    T: AsRef<[u8]>,
-{
-    let tmp = crate::undo::temp_path(path);
-    let mut out = Out::create(&tmp)?;
-    out.row(header)?;
-    for r in rows {
-        out.row(r)?;
-    }
-    out.flush()?;
-    drop(out);
-    std::fs::rename(&tmp, path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-}
-
-fn open_csv(path: &Path) -> io::Result<CsvOut> {
-    let file = File::create(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    Ok(csv::WriterBuilder::new().from_writer(BufWriter::new(file)))
 }
 
 /// Prefix a cell that a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR)

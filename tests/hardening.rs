@@ -300,6 +300,45 @@ async fn a_rerun_after_ctrl_c_keeps_the_first_runs_before_values() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_panic_is_a_failed_row_and_a_non_zero_exit() {
+    // Regression: a worker's panic was logged and its row vanished; the run said
+    // "completed" with exit 0.
+    let sb = sandbox(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = sb
+        .user_ids()
+        .iter()
+        .take(5)
+        .map(|id| format!("{id},Panic"))
+        .collect();
+    let file = csv(dir.path(), "users.csv", "id,title", &rows);
+    let report = dir.path().join("report.csv");
+    let run = genupdate_env(
+        &sb,
+        &[
+            "apply",
+            s(&file),
+            "--report",
+            s(&report),
+            "--output",
+            "json",
+        ],
+        &[("GENUPDATE_FAULT_PANIC_LINE", "3")],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = read_csv(&report);
+    assert_eq!(rep.len(), 6, "one line per row: {rep:?}");
+    let r = rep.iter().find(|r| r[0] == "3").expect("line 3 reported");
+    assert_eq!(
+        (r[2].as_str(), r[6].as_str()),
+        ("failed", "aborted"),
+        "{r:?}"
+    );
+    assert_eq!(rep.iter().filter(|r| r[2] == "updated").count(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_turns_a_journal_into_an_undo_file() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
