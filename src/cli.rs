@@ -17,11 +17,13 @@ Environment:
 
 Exit codes:
   0    every row succeeded (updated or already up to date), or the file is valid
-  1    the run finished but some rows failed (see --report / --failed)
-  2    usage or configuration error
+  1    the run finished but some rows failed (see --report / --failed), or the
+       deadline passed; a 403 on one user's division fails that row only
+  2    usage or configuration error (including an output path that is the input)
   3    the input file is invalid: nothing was sent
-  4    the run was aborted (credentials rejected, permission denied,
-       error budget spent, API unreachable after retries)
+  4    the run was aborted (credentials rejected, writes refused in several
+       divisions with none accepted, error budget spent, API unreachable,
+       a record that cannot be written)
   5    another run holds the lock
   130  interrupted by a signal, after in-flight work finished and the report was written
 
