@@ -140,7 +140,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     // 1. The whole file validates before anything else happens. Problems stream to
     // stderr as they are found, so a file of bad rows costs no memory.
     let read_options = match config::read_options(args.default_country.as_deref()) {
-        Ok(o) => o,
+        Ok(o) => input::ReadOptions { key: args.key, ..o },
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
     let mut problems = 0u64;
@@ -251,18 +251,16 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         journal: paths.journal.clone(),
     };
     let journal = match &paths.journal {
-        Some(path) => {
-            match crate::journal::Journal::open(path, &args.file, &header.names[header.id_index]) {
-                Ok(j) => Some(Arc::new(j)),
-                Err(e) => {
-                    return finish(
-                        early(ExitReason::Usage, format!("cannot open the journal: {e}")),
-                        &client,
-                        started,
-                    );
-                }
+        Some(path) => match crate::journal::Journal::open(path, &args.file, header.undo_key()) {
+            Ok(j) => Some(Arc::new(j)),
+            Err(e) => {
+                return finish(
+                    early(ExitReason::Usage, format!("cannot open the journal: {e}")),
+                    &client,
+                    started,
+                );
             }
-        }
+        },
         None => None,
     };
     let sink = match ReportSink::create(&outputs, &header) {

@@ -109,12 +109,26 @@ pub struct ValidateArgs {
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Which column names the user: `id` (the Genesys user id), `email`, `username`
+    /// or `employeeId` (the `employerInfo.employeeId` column). Emails and usernames
+    /// match in any case, employee ids exactly after trimming. The key column is never
+    /// written; every other column is a value to write.
+    #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
+    pub key: crate::input::Key,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The CSV file to apply (see README, "CSV format").
     pub file: PathBuf,
+
+    /// Which column names the user: `id` (the Genesys user id), `email`, `username`
+    /// or `employeeId` (the `employerInfo.employeeId` column). Emails and usernames
+    /// match in any case, employee ids exactly after trimming. The key column is never
+    /// written; every other column is a value to write.
+    #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
+    pub key: crate::input::Key,
 
     /// The country of phone and SMS numbers written without a leading + (an ISO 3166
     /// alpha-2 code: US, GB, IE, DE, ...). Without it, such a number is a validation
