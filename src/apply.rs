@@ -239,6 +239,34 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
 
+    // 5b. Keys and manager emails resolved, and the reading strategy chosen, once and
+    // in bulk, before any write.
+    let prepared = tokio::select! {
+        r = crate::resolve::prepare(&client, &args.file, &read_options, &header, row_count, crate::execute::EXPAND) => r,
+        _ = stopper.stopped() => return finish(interrupted(), &client, started),
+    };
+    let (resolution, read_plan) = match prepared {
+        Ok(p) => p,
+        Err(crate::resolve::PrepareError::Input(msg)) => {
+            return finish(early(ExitReason::Usage, msg), &client, started);
+        }
+        Err(crate::resolve::PrepareError::Api(e)) => {
+            return finish(
+                early(
+                    ExitReason::Aborted,
+                    format!(
+                        "cannot resolve the file's users before writing: {e}; nothing was sent"
+                    ),
+                ),
+                &client,
+                started,
+            );
+        }
+    };
+    if !ui.quiet {
+        eprintln!("genupdate: {}", describe_reads(&read_plan, row_count));
+    }
+
     if let Some(deadline) = deadline {
         warn_if_deadline_too_close(row_count, client.rate_per_minute(), deadline);
     }
@@ -296,8 +324,10 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         routing,
         max_conflict_retries: args.max_conflict_retries,
         journal,
+        resolution,
+        bulk_reads: Default::default(),
     });
-    let outcome = runner::run(ctx, rows, sink, rcfg, stopper).await;
+    let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper).await;
 
     let mut summary = Summary::early(&file, ExitReason::Completed, None);
     summary.dry_run = args.dry_run;
@@ -305,6 +335,10 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     summary.report = args.report.as_ref().map(|p| p.display().to_string());
     summary.failed_rows = args.failed.as_ref().map(|p| p.display().to_string());
     summary.undo = args.undo.as_ref().map(|p| p.display().to_string());
+    summary.read_strategy = Some(read_plan.strategy);
+    summary.org_users = read_plan.org_users;
+    summary.read_requests =
+        read_plan.requests + ctx.bulk_reads.load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
         Ok(o) => {
             summary.counts = o.counts;
@@ -470,6 +504,25 @@ async fn resolve_routing(
             unknown.len()
         ),
     ))
+}
+
+/// One line on how the users are read, for stderr.
+fn describe_reads(plan: &crate::resolve::ReadPlan, rows: u64) -> String {
+    let org = plan
+        .org_users
+        .map(|n| format!(" (the org has {n} users)"))
+        .unwrap_or_default();
+    match plan.strategy {
+        crate::resolve::Strategy::Scan => format!(
+            "reading the whole org once, {} users per request{org}: {rows} rows named a large share of it; {} requests so far",
+            crate::resolve::LIST_PAGE,
+            plan.requests
+        ),
+        crate::resolve::Strategy::ById => format!(
+            "reading users by id, 100 per request{org}; {} requests before the reads",
+            plan.requests
+        ),
+    }
 }
 
 /// Warn when the rows cannot all be sent before the deadline at the known rate.

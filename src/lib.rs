@@ -25,6 +25,7 @@ pub mod outputs;
 pub mod phone;
 pub mod plan;
 pub mod report;
+pub mod resolve;
 pub mod runner;
 pub mod secret;
 #[cfg(feature = "sandbox")]
