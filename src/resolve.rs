@@ -446,8 +446,14 @@ pub async fn search(
         let mut number = 1;
         loop {
             let asked = size;
+            // The answer is compared on this side, so it must carry the field.
+            let expand: &[&str] = if key == Key::EmployeeId {
+                &["employerInfo"]
+            } else {
+                &[]
+            };
             let page = client
-                .search_users(key.search_field(), chunk, &mut size, number)
+                .search_users(key.search_field(), chunk, &mut size, number, expand)
                 .await?;
             if size != asked {
                 number = 1; // the page size changed: start the chunk again

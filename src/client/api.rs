@@ -143,12 +143,14 @@ impl Client {
         values: &[String],
         page_size: &mut u32,
         number: u32,
+        expand: &[&str],
     ) -> Result<UserPage, ApiError> {
         loop {
             let body = json!({
                 "pageSize": *page_size,
                 "pageNumber": number,
                 "query": [{"type": "EXACT", "fields": [field], "values": values}],
+                "expand": expand,
             });
             let req = Request::post("/api/v2/users/search", body, Replay::Safe);
             match self.send(req).await {
