@@ -23,7 +23,7 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 
 /// Built without the `sandbox` feature there is never a sandbox to run against.
 #[cfg(not(feature = "sandbox"))]
-enum Sandbox {}
+pub(crate) enum Sandbox {}
 
 #[cfg(not(feature = "sandbox"))]
 impl Sandbox {
@@ -31,7 +31,7 @@ impl Sandbox {
         match *self {}
     }
 
-    async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         match self {}
     }
 }
@@ -182,7 +182,13 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         // From here on, every phase (token, reads, writes, pauses) ends at the deadline.
         stopper.stop_at(deadline);
     }
-    let (endpoints, credentials, sandbox) = match connect_target(args, env).await {
+    let target = connect_target(
+        args.sandbox,
+        args.region.as_deref(),
+        args.insecure_allow_http_to_remote_host,
+        env,
+    );
+    let (endpoints, credentials, sandbox) = match target.await {
         Ok(t) => t,
         Err(msg) => return early(ExitReason::Usage, msg),
     };
@@ -432,18 +438,17 @@ async fn start_sandbox() -> Result<(Endpoints, Credentials, Option<Sandbox>), St
 }
 
 /// The endpoints and credentials to use: the in-process sandbox, or the real org.
-async fn connect_target(
-    args: &ApplyArgs,
+pub(crate) async fn connect_target(
+    sandbox: bool,
+    region: Option<&str>,
+    insecure_allow_http_to_remote_host: bool,
     env: &Env,
 ) -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
-    if args.sandbox {
+    if sandbox {
         return start_sandbox().await;
     }
-    let region = args
-        .region
-        .as_deref()
-        .ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
-    let endpoints = config::resolve_region(region, args.insecure_allow_http_to_remote_host)
+    let region = region.ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
+    let endpoints = config::resolve_region(region, insecure_allow_http_to_remote_host)
         .map_err(|e| e.to_string())?;
     let credentials = Credentials::resolve(
         env.client_id.clone(),

@@ -102,6 +102,11 @@ impl Key {
     }
 }
 
+/// What a column name means (as in a header), or why it means nothing.
+pub fn column(name: &str) -> Result<Column, String> {
+    schema::classify(name)
+}
+
 /// The cell value that clears a field, or removes a skill, language or contact.
 /// Plain text in every spreadsheet, and not a value any Genesys field can hold.
 pub const CLEAR_MARKER: &str = "#CLEAR";
