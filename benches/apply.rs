@@ -259,7 +259,9 @@ async fn sync() {
     let changed = users / 100;
     let ideal_requests = changed as f64 + (users as f64 / 500.0).ceil();
     let rate = cfg.rate_limit as f64 / cfg.rate_window.as_secs_f64();
-    println!("| key | users | changed | requests | ideal requests | bound (1.1x) | wall s | ideal s | exit |");
+    println!(
+        "| key | users | changed | requests | ideal requests | bound (1.1x) | wall s | ideal s | exit |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for key in ["id", "email"] {
         let sb = Sandbox::start(cfg.clone()).await.expect("sandbox");
@@ -274,7 +276,11 @@ async fn sync() {
             } else {
                 field("title")
             };
-            let k = if key == "id" { id.clone() } else { field("email") };
+            let k = if key == "id" {
+                id.clone()
+            } else {
+                field("email")
+            };
             text.push_str(&format!(
                 "{k},{},{title},{}\n",
                 field("name"),

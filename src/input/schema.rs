@@ -181,9 +181,7 @@ fn no_key_column(key: Key, columns: &[Option<Column>]) -> String {
         .into_iter()
         .find(|k| *k != key && columns.iter().flatten().any(|c| *c == k.column()));
     let hint = match fit {
-        Some(k) if k == Key::Id => {
-            " (the file has an \"id\" column: drop --key to use it)".to_string()
-        }
+        Some(Key::Id) => " (the file has an \"id\" column: drop --key to use it)".to_string(),
         Some(k) => format!(
             " (the file has an \"{}\" column: pass --key {} to name users by it)",
             k.header(),
