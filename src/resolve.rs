@@ -370,11 +370,10 @@ pub async fn prepare(
     if strategy == Strategy::Scan {
         let mut kept = HashMap::new();
         let mut lacking_employer = false;
-        let mut page = first.take().unwrap_or_default();
-        let mut offset = 0u64;
-        loop {
-            let n = page.entities as u64;
-            for user in page.users.drain(..) {
+        let first = first.take().unwrap_or_default();
+        let total = first.total;
+        let mut take = |users: Vec<User>| {
+            for user in users {
                 if user.is_deleted() {
                     continue;
                 }
@@ -391,13 +390,30 @@ pub async fn prepare(
                     kept.insert(user.id.to_ascii_lowercase(), user);
                 }
             }
-            offset += n;
-            if n == 0 || offset >= page.total {
-                break;
+        };
+        let got = first.entities as u64;
+        take(first.users);
+        if got > 0 && got < total {
+            // The other pages, a few in flight: order does not matter to resolution,
+            // and the scan's time is its pages' latency, not the pace, otherwise.
+            let size = u64::from(page_size);
+            let expand: Vec<String> = expand.iter().map(|e| e.to_string()).collect();
+            let mut offsets = (1..).map(|k| k * size).take_while(|o| *o < total);
+            let mut set = tokio::task::JoinSet::new();
+            let spawn = |set: &mut tokio::task::JoinSet<_>, offset: u64| {
+                let (client, expand) = (client.clone(), expand.clone());
+                set.spawn(async move { fetch_range(&client, offset, size, total, &expand).await });
+            };
+            for offset in offsets.by_ref().take(SCAN_IN_FLIGHT) {
+                spawn(&mut set, offset);
             }
-            page = client
-                .list_users_page(&mut page_size, offset, expand)
-                .await?;
+            while let Some(joined) = set.join_next().await {
+                let users = joined.map_err(|e| PrepareError::Input(e.to_string()))??;
+                take(users);
+                if let Some(offset) = offsets.next() {
+                    spawn(&mut set, offset);
+                }
+            }
         }
         if lacking_employer {
             // employerInfo is best effort in listings: keys no scanned user held are
@@ -430,6 +446,35 @@ pub async fn prepare(
         requests: client.stats().requests - before,
     };
     Ok((resolution, plan))
+}
+
+/// Pages of the whole-org listing in flight at once during a scan.
+const SCAN_IN_FLIGHT: usize = 4;
+
+/// Users `start..start+size` of the listing (fewer at its end), in one request, or
+/// several if a 400 halves the page size.
+async fn fetch_range(
+    client: &Client,
+    start: u64,
+    size: u64,
+    total: u64,
+    expand: &[String],
+) -> Result<Vec<User>, ApiError> {
+    let expand: Vec<&str> = expand.iter().map(String::as_str).collect();
+    let end = (start + size).min(total);
+    let mut local = u32::try_from(size).unwrap_or(LIST_PAGE);
+    let mut offset = start;
+    let mut out = Vec::new();
+    while offset < end {
+        let page = client.list_users_page(&mut local, offset, &expand).await?;
+        let n = page.entities as u64;
+        out.extend(page.users);
+        if n == 0 {
+            break;
+        }
+        offset += n;
+    }
+    Ok(out)
 }
 
 /// Search `values` of `key`, 100 per `EXACT` query, every page; the answers are
