@@ -271,3 +271,78 @@ async fn a_file_naming_most_of_the_org_is_read_by_one_scan_and_says_so() {
     assert_eq!(summary["updated"], 3, "{summary}");
     assert_eq!(writes(&sb.stats()), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genesys_import_headers_are_read_as_their_columns_and_the_others_name_the_fix() {
+    let sb = sandbox(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = sb.user_ids();
+    let boss = email_of(&sb, &ids[2]);
+    let file = csv(
+        dir.path(),
+        "import.csv",
+        "email,name,title,department,phone_work,email_manager",
+        &[format!(
+            "{},Imported Name,Imported,Ops,+13175550142,{boss}",
+            email_of(&sb, &ids[40])
+        )],
+    );
+    let run = genupdate(&sb, &["apply", "--key", "email", s(&file)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let u = sb.model_user(&ids[40]).unwrap();
+    assert_eq!(u.manager.unwrap().id, ids[2]);
+    assert!(
+        u.addresses
+            .iter()
+            .any(|c| c.kind.as_deref() == Some("WORK")
+                && c.address.as_deref() == Some("+13175550142"))
+    );
+    let bad = csv(
+        dir.path(),
+        "bad.csv",
+        "email,extension,division",
+        &["a@example.com,4142,Home".into()],
+    );
+    let run = genupdate(&sb, &["validate", "--key", "email", s(&bad)]).await;
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr.contains("extension") && run.stderr.contains("Genesys import column"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("division"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_of_the_keys_in_a_file_keyed_by_email_gives_managers_as_emails() {
+    let sb = sandbox(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = sb.user_ids();
+    let who = email_of(&sb, &ids[50]);
+    let keys = csv(dir.path(), "keys.csv", "email", &[who.to_uppercase()]);
+    let out = dir.path().join("out.csv");
+    let run = genupdate(
+        &sb,
+        &[
+            "export",
+            "--key",
+            "email",
+            "--keys",
+            s(&keys),
+            "--columns",
+            "manager,title",
+            "-o",
+            s(&out),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0], ["email", "manager", "title"]);
+    assert_eq!(rows[1][0], who);
+    let manager = sb.model_user(&ids[50]).unwrap().manager.map(|m| m.id);
+    if let Some(m) = manager {
+        assert_eq!(rows[1][1], email_of(&sb, &m));
+    }
+}
