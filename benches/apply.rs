@@ -6,7 +6,10 @@
 //! `cargo bench --bench apply -- memory` (1,000,000 rows with limits off: peak RSS of
 //! apply and of validate), or `cargo bench --bench apply -- pace` (2,000 rows at 100
 //! requests per 2 s with 20 ms latency, then the same with faults on, checking every
-//! user afterwards).
+//! user afterwards), or `cargo bench --bench apply -- sync` (a 20,000-user org, a
+//! CSV of profile columns listing every user with 1% changed, keyed by id and then
+//! by email, at the sandbox's default pace: the whole-org scan against the ideal of
+//! one write per changed row plus one read per 500 users).
 //!
 //! The sandbox runs in this process; genupdate runs as a child process (the real
 //! binary) so its peak RSS and CPU time are its own, read with wait4(2).
@@ -51,6 +54,7 @@ fn main() {
         "10k" => rt.block_on(table(&SCENARIOS[1..2])),
         "100k" => rt.block_on(table(&SCENARIOS[2..])),
         "pace" => rt.block_on(pace_and_faults()),
+        "sync" => rt.block_on(sync()),
         _ => rt.block_on(table(SCENARIOS)),
     }
 }
@@ -239,6 +243,69 @@ async fn memory() {
         g.cpu.as_secs_f64(),
         g.exit
     );
+}
+
+/// A nightly whole-org sync: every user listed, 1% changed, keyed by id then by email.
+async fn sync() {
+    let users = std::env::var("SYNC_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000usize);
+    let cfg = SandboxConfig {
+        users,
+        quirks: Quirks::none(),
+        ..SandboxConfig::default()
+    };
+    let changed = users / 100;
+    let ideal_requests = changed as f64 + (users as f64 / 500.0).ceil();
+    let rate = cfg.rate_limit as f64 / cfg.rate_window.as_secs_f64();
+    println!(
+        "| key | users | changed | requests | ideal requests | bound (1.1x) | wall s | ideal s | exit |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for key in ["id", "email"] {
+        let sb = Sandbox::start(cfg.clone()).await.expect("sandbox");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("sync.csv");
+        let mut text = format!("{key},name,title,department\n");
+        for (i, id) in sb.user_ids().iter().enumerate() {
+            let u = sb.user(id).expect("seeded user");
+            let field = |k: &str| u[k].as_str().unwrap_or_default().to_string();
+            let title = if i % 100 == 0 {
+                format!("Synced {i}")
+            } else {
+                field("title")
+            };
+            let k = if key == "id" {
+                id.clone()
+            } else {
+                field("email")
+            };
+            text.push_str(&format!(
+                "{k},{},{title},{}\n",
+                field("name"),
+                field("department")
+            ));
+        }
+        std::fs::write(&file, text).expect("write the CSV");
+        sb.reset_stats();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_genupdate"));
+        cmd.args(["apply", "--quiet", "--key", key])
+            .arg(&file)
+            .env("GENESYSCLOUD_REGION", sb.url())
+            .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret");
+        let (m, wall) = measure(&mut cmd).await;
+        let requests = sb.stats().requests;
+        println!(
+            "| {key} | {users} | {changed} | {requests} | {ideal_requests} | {:.0} | {:.1} | {:.1} | {} |",
+            1.1 * ideal_requests,
+            wall.as_secs_f64(),
+            ideal_requests / rate,
+            m.exit
+        );
+        sb.shutdown().await;
+    }
 }
 
 fn write_csv(path: &Path, ids: &[String], title: &str) {

@@ -23,7 +23,7 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 
 /// Built without the `sandbox` feature there is never a sandbox to run against.
 #[cfg(not(feature = "sandbox"))]
-enum Sandbox {}
+pub(crate) enum Sandbox {}
 
 #[cfg(not(feature = "sandbox"))]
 impl Sandbox {
@@ -31,7 +31,7 @@ impl Sandbox {
         match *self {}
     }
 
-    async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         match self {}
     }
 }
@@ -144,7 +144,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     // 1. The whole file validates before anything else happens. Problems stream to
     // stderr as they are found, so a file of bad rows costs no memory.
     let read_options = match config::read_options(args.default_country.as_deref()) {
-        Ok(o) => o,
+        Ok(o) => input::ReadOptions { key: args.key, ..o },
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
     let mut problems = 0u64;
@@ -186,7 +186,13 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         // From here on, every phase (token, reads, writes, pauses) ends at the deadline.
         stopper.stop_at(deadline);
     }
-    let (endpoints, credentials, sandbox) = match connect_target(args, env).await {
+    let target = connect_target(
+        args.sandbox,
+        args.region.as_deref(),
+        args.insecure_allow_http_to_remote_host,
+        env,
+    );
+    let (endpoints, credentials, sandbox) = match target.await {
         Ok(t) => t,
         Err(msg) => return early(ExitReason::Usage, msg),
     };
@@ -243,6 +249,34 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
 
+    // 5b. Keys and manager emails resolved, and the reading strategy chosen, once and
+    // in bulk, before any write.
+    let prepared = tokio::select! {
+        r = crate::resolve::prepare(&client, &args.file, &read_options, &header, row_count, crate::execute::EXPAND) => r,
+        _ = stopper.stopped() => return finish(interrupted(), &client, started),
+    };
+    let (resolution, read_plan) = match prepared {
+        Ok(p) => p,
+        Err(crate::resolve::PrepareError::Input(msg)) => {
+            return finish(early(ExitReason::Usage, msg), &client, started);
+        }
+        Err(crate::resolve::PrepareError::Api(e)) => {
+            return finish(
+                early(
+                    ExitReason::Aborted,
+                    format!(
+                        "cannot resolve the file's users before writing: {e}; nothing was sent"
+                    ),
+                ),
+                &client,
+                started,
+            );
+        }
+    };
+    if !ui.quiet {
+        eprintln!("genupdate: {}", describe_reads(&read_plan, row_count));
+    }
+
     if let Some(deadline) = deadline {
         warn_if_deadline_too_close(row_count, client.rate_per_minute(), deadline);
     }
@@ -255,18 +289,16 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         journal: paths.journal.clone(),
     };
     let journal = match &paths.journal {
-        Some(path) => {
-            match crate::journal::Journal::open(path, &args.file, &header.names[header.id_index]) {
-                Ok(j) => Some(Arc::new(j)),
-                Err(e) => {
-                    return finish(
-                        early(ExitReason::Usage, format!("cannot open the journal: {e}")),
-                        &client,
-                        started,
-                    );
-                }
+        Some(path) => match crate::journal::Journal::open(path, &args.file, header.undo_key()) {
+            Ok(j) => Some(Arc::new(j)),
+            Err(e) => {
+                return finish(
+                    early(ExitReason::Usage, format!("cannot open the journal: {e}")),
+                    &client,
+                    started,
+                );
             }
-        }
+        },
         None => None,
     };
     let sink = match ReportSink::create(&outputs, &header) {
@@ -302,8 +334,10 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         routing,
         max_conflict_retries: args.max_conflict_retries,
         journal,
+        resolution,
+        bulk_reads: Default::default(),
     });
-    let outcome = runner::run(ctx, rows, sink, rcfg, stopper).await;
+    let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper).await;
 
     let mut summary = Summary::early(&file, ExitReason::Completed, None);
     summary.dry_run = args.dry_run;
@@ -311,6 +345,10 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     summary.report = args.report.as_ref().map(|p| p.display().to_string());
     summary.failed_rows = args.failed.as_ref().map(|p| p.display().to_string());
     summary.undo = args.undo.as_ref().map(|p| p.display().to_string());
+    summary.read_strategy = Some(read_plan.strategy);
+    summary.org_users = read_plan.org_users;
+    summary.read_requests =
+        read_plan.requests + ctx.bulk_reads.load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
         Ok(o) => {
             summary.counts = o.counts;
@@ -404,18 +442,17 @@ async fn start_sandbox() -> Result<(Endpoints, Credentials, Option<Sandbox>), St
 }
 
 /// The endpoints and credentials to use: the in-process sandbox, or the real org.
-async fn connect_target(
-    args: &ApplyArgs,
+pub(crate) async fn connect_target(
+    sandbox: bool,
+    region: Option<&str>,
+    insecure_allow_http_to_remote_host: bool,
     env: &Env,
 ) -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
-    if args.sandbox {
+    if sandbox {
         return start_sandbox().await;
     }
-    let region = args
-        .region
-        .as_deref()
-        .ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
-    let endpoints = config::resolve_region(region, args.insecure_allow_http_to_remote_host)
+    let region = region.ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
+    let endpoints = config::resolve_region(region, insecure_allow_http_to_remote_host)
         .map_err(|e| e.to_string())?;
     let credentials = Credentials::resolve(
         env.client_id.clone(),
@@ -476,6 +513,25 @@ async fn resolve_routing(
             unknown.len()
         ),
     ))
+}
+
+/// One line on how the users are read, for stderr.
+fn describe_reads(plan: &crate::resolve::ReadPlan, rows: u64) -> String {
+    let org = plan
+        .org_users
+        .map(|n| format!(" (the org has {n} users)"))
+        .unwrap_or_default();
+    match plan.strategy {
+        crate::resolve::Strategy::Scan => format!(
+            "reading the whole org once, {} users per request{org}: {rows} rows named a large share of it; {} requests so far",
+            crate::resolve::LIST_PAGE,
+            plan.requests
+        ),
+        crate::resolve::Strategy::ById => format!(
+            "reading users by id, 100 per request{org}; {} requests before the reads",
+            plan.requests
+        ),
+    }
 }
 
 /// Warn when the rows cannot all be sent before the deadline at the known rate.

@@ -69,6 +69,15 @@ pub enum Command {
     /// Rows whose values already hold are reported `unchanged` and cost no write, so
     /// re-running the same file is always safe.
     Apply(Box<ApplyArgs>),
+    /// Write the current values of users as a CSV that `apply` reads back.
+    ///
+    /// Every user that is not deleted (active and inactive), or the users a --keys
+    /// file names, one row each, keyed by --key, with the chosen columns. Cells are
+    /// written in exactly the grammar apply reads (formula characters neutralised,
+    /// awkward values as #TEXT: escapes), so export -> edit -> apply changes only the
+    /// cells you edited. Values that cannot be represented exactly (two contact
+    /// entries of one type) are left empty with a warning naming the user.
+    Export(Box<ExportArgs>),
     /// Make an undo file from a run's journal, after a crash or kill.
     ///
     /// Every write's before-values are journaled before the write is sent (beside
@@ -111,12 +120,26 @@ pub struct ValidateArgs {
     /// Print the JSON summary on stdout (and nothing else there).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Which column names the user: `id` (the Genesys user id), `email`, `username`
+    /// or `employeeId` (the `employerInfo.employeeId` column). Emails and usernames
+    /// match in any case, employee ids exactly after trimming. The key column is never
+    /// written; every other column is a value to write.
+    #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
+    pub key: crate::input::Key,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The CSV file to apply (see README, "CSV format").
     pub file: PathBuf,
+
+    /// Which column names the user: `id` (the Genesys user id), `email`, `username`
+    /// or `employeeId` (the `employerInfo.employeeId` column). Emails and usernames
+    /// match in any case, employee ids exactly after trimming. The key column is never
+    /// written; every other column is a value to write.
+    #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
+    pub key: crate::input::Key,
 
     /// The country of phone and SMS numbers written without a leading + (an ISO 3166
     /// alpha-2 code: US, GB, IE, DE, ...). Without it, such a number is a validation
@@ -206,6 +229,47 @@ pub struct ApplyArgs {
 
     /// Allow plain http:// to a host that is not loopback. Tokens and the client
     /// secret then cross the network unencrypted.
+    #[arg(long)]
+    pub insecure_allow_http_to_remote_host: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The key column of the export: id, email, username or employeeId.
+    #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
+    pub key: crate::input::Key,
+
+    /// The columns to export, comma-separated, named as in apply's header
+    /// (title,department,manager,phone:WORK,skill:Billing,employerInfo.employeeId).
+    /// Default: every plain profile column.
+    #[arg(long, value_name = "LIST")]
+    pub columns: Option<String>,
+
+    /// Export only the users this CSV names (its --key column).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
+
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Region name, domain or base URL (as for apply).
+    #[arg(long, env = "GENESYSCLOUD_REGION")]
+    pub region: Option<String>,
+
+    /// Export from an in-process sandbox (as for apply).
+    #[arg(long, conflicts_with = "region")]
+    pub sandbox: bool,
+
+    /// Requests per minute to start from (as for apply).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+
+    /// Total timeout of one HTTP request, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Allow plain http:// to a host that is not loopback.
     #[arg(long)]
     pub insecure_allow_http_to_remote_host: bool,
 }

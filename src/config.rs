@@ -154,7 +154,10 @@ pub fn read_options(default_country: Option<&str>) -> Result<ReadOptions, Config
             ))
         })?),
     };
-    Ok(ReadOptions { default_country })
+    Ok(ReadOptions {
+        default_country,
+        ..ReadOptions::default()
+    })
 }
 
 /// How genupdate authenticates.

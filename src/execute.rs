@@ -41,6 +41,10 @@ pub struct RowContext {
     /// Before-values are recorded here before each write; `None` writes nothing
     /// ahead (dry runs, and tests of the row logic alone).
     pub journal: Option<std::sync::Arc<crate::journal::Journal>>,
+    /// Keys and manager emails resolved up front, and the users a scan read.
+    pub resolution: crate::resolve::Resolution,
+    /// Bulk reads by id the runner sent.
+    pub bulk_reads: std::sync::atomic::AtomicU64,
 }
 
 /// How a row ended.

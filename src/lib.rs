@@ -16,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod execute;
 pub mod exit;
+pub mod export;
 pub mod input;
 pub mod journal;
 pub mod lock;
@@ -25,6 +26,7 @@ pub mod outputs;
 pub mod phone;
 pub mod plan;
 pub mod report;
+pub mod resolve;
 pub mod runner;
 pub mod secret;
 #[cfg(feature = "sandbox")]
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => input::validate_command(&args, cli.quiet),
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
+        Command::Export(args) => export::export_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => match tokio::runtime::Runtime::new() {

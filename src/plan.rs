@@ -12,7 +12,7 @@ use crate::input::{CLEAR_MARKER, Cell, Column, Header, ProfileField, Row, UserSt
 use crate::model::{EmployerInfo, User, UserRoutingSkill};
 
 mod contacts;
-pub use contacts::value as contact_value;
+pub use contacts::{is as contact_is, value as contact_value};
 
 /// Skill and language ids resolved from the header, aligned with `Header::columns`
 /// (`Some(id)` for `skill:` and `language:` columns, `None` elsewhere).

@@ -52,8 +52,12 @@ impl Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
-    /// No such user, or the user is deleted.
+    /// No such user, or the user is deleted; or a key or manager email matching no user.
     NotFound,
+    /// The key (or the manager's email) matches more than one user.
+    Ambiguous,
+    /// Another row of the file resolves to the same user.
+    DuplicateUser,
     /// The user kept changing under us.
     Conflict,
     /// A permanent 4xx other than 403 and 404.
@@ -82,6 +86,8 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::NotFound => "not_found",
+            Reason::Ambiguous => "ambiguous",
+            Reason::DuplicateUser => "duplicate_user",
             Reason::Conflict => "conflict",
             Reason::Rejected => "rejected",
             Reason::Forbidden => "forbidden",
@@ -309,7 +315,7 @@ impl ReportSink {
                 .transpose()?,
             undo: outputs.undo.clone(),
             journal: outputs.journal.clone(),
-            key: header.names[header.id_index].clone(),
+            key: header.undo_key().to_string(),
             width: header.names.len(),
         })
     }
@@ -397,6 +403,7 @@ mod tests {
                 Column::Profile(crate::input::ProfileField::Title),
             ],
             id_index: 0,
+            key: crate::input::Key::Id,
         }
     }
 

@@ -271,13 +271,36 @@ struct Dispatcher {
 
 impl Dispatcher {
     /// One batch: a bulk read, then a worker per row.
-    async fn dispatch(&mut self, rows: Vec<Row>, read: Option<Result<Vec<User>, ApiError>>) {
+    async fn dispatch(&mut self, items: Vec<BatchRow>, read: Option<Result<Vec<User>, ApiError>>) {
         let first_seq = self.seq;
-        self.seq += rows.len() as u64;
+        self.seq += items.len() as u64;
+        // Rows whose key or manager did not resolve fail now, before any write.
+        let mut rows = Vec::with_capacity(items.len());
+        for (i, (row, failure)) in items.into_iter().enumerate() {
+            let seq = first_seq + i as u64;
+            match failure {
+                Some(f) => {
+                    let mut r = RowResult::new(seq, row.line, &row.key, row.raw, Status::Failed);
+                    r.attempts = 0;
+                    r.reason = Some(f.reason);
+                    r.message = f.message;
+                    if self.cfg.print_plan {
+                        println!(
+                            "line {}  {}  {}",
+                            row.line,
+                            row.key,
+                            r.reason.map(Reason::as_str).unwrap_or("")
+                        );
+                    }
+                    self.send(r).await;
+                }
+                None => rows.push((seq, row)),
+            }
+        }
         let (Some(read), None) = (read, self.stopper.get()) else {
             let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
-            for (i, row) in rows.into_iter().enumerate() {
-                self.skip(first_seq + i as u64, row, &stop).await;
+            for (seq, row) in rows {
+                self.skip(seq, row, &stop).await;
             }
             return;
         };
@@ -285,15 +308,15 @@ impl Dispatcher {
             Ok(users) => users,
             Err(crate::client::ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
-                for (i, row) in rows.into_iter().enumerate() {
-                    self.defer(row, first_seq + i as u64, until, Progress::default());
+                for (seq, row) in rows {
+                    self.defer(row, seq, until, Progress::default());
                 }
                 return;
             }
             Err(ApiError::Cancelled { .. }) => {
                 let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
-                for (i, row) in rows.into_iter().enumerate() {
-                    self.skip(first_seq + i as u64, row, &stop).await;
+                for (seq, row) in rows {
+                    self.skip(seq, row, &stop).await;
                 }
                 return;
             }
@@ -314,14 +337,8 @@ impl Dispatcher {
                          directory:user:view and run again"
                     )));
                 }
-                for (i, row) in rows.into_iter().enumerate() {
-                    let mut r = RowResult::new(
-                        first_seq + i as u64,
-                        row.line,
-                        &row.id,
-                        row.raw,
-                        Status::Failed,
-                    );
+                for (seq, row) in rows {
+                    let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
                     r.reason = Some(reason);
                     r.http_status = e.status();
                     r.correlation_id = e.correlation_id().map(str::to_string);
@@ -335,8 +352,7 @@ impl Dispatcher {
             .into_iter()
             .map(|u| (u.id.to_ascii_lowercase(), u))
             .collect();
-        for (i, row) in rows.into_iter().enumerate() {
-            let seq = first_seq + i as u64;
+        for (seq, row) in rows {
             let user = by_id.remove(&row.id);
             if self.cfg.dry_run {
                 self.plan_only(seq, row, user).await;
@@ -715,8 +731,11 @@ fn show(v: &str) -> String {
     }
 }
 
+/// A row, and why it fails before any read when its key did not resolve.
+type BatchRow = (Row, Option<crate::resolve::Failure>);
+
 /// A batch of rows and the bulk read of their users (`None`: not read, the run stopped).
-type ReadBatch = (Vec<Row>, Option<Result<Vec<User>, ApiError>>);
+type ReadBatch = (Vec<BatchRow>, Option<Result<Vec<User>, ApiError>>);
 
 /// Take rows 100 at a time and read their users in one request each.
 async fn read_batches(
@@ -739,7 +758,10 @@ async fn read_batches(
         let mut batch = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Ok(row) => batch.push(row),
+                Ok(mut row) => {
+                    let failure = ctx.resolution.apply(&mut row).err();
+                    batch.push((row, failure));
+                }
                 Err(problems) => {
                     let first = problems
                         .first()
@@ -751,10 +773,25 @@ async fn read_batches(
                 }
             }
         }
+        let ids: Vec<String> = batch
+            .iter()
+            .filter(|(_, failure)| failure.is_none())
+            .map(|(r, _)| r.id.clone())
+            .collect();
         let read = if stopper.get().is_some() || batch.is_empty() {
             None
+        } else if ctx.resolution.scanned() {
+            // The scan read every user already: each is used once, no request.
+            Some(Ok(ids
+                .iter()
+                .filter_map(|id| ctx.resolution.take(id))
+                .collect()))
+        } else if ids.is_empty() {
+            Some(Ok(Vec::new()))
         } else {
-            let ids: Vec<String> = batch.iter().map(|r| r.id.clone()).collect();
+            let reads = ids.len().div_ceil(crate::client::MAX_IDS_PER_READ) as u64;
+            ctx.bulk_reads
+                .fetch_add(reads, std::sync::atomic::Ordering::Relaxed);
             Some(ctx.client.get_users(&ids, EXPAND).await)
         };
         if out.send((batch, read)).await.is_err() {

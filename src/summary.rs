@@ -110,6 +110,14 @@ pub struct Summary {
     pub failed_rows: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undo: Option<String>,
+    /// How users were read: `by_id` (100 per request) or `scan` (the whole org).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_strategy: Option<crate::resolve::Strategy>,
+    /// The org's size, when the first page of the listing was read to choose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_users: Option<u64>,
+    /// Requests spent reading and resolving users (search, scan, bulk reads).
+    pub read_requests: u64,
 }
 
 impl Summary {
@@ -132,6 +140,9 @@ impl Summary {
             report: None,
             failed_rows: None,
             undo: None,
+            read_strategy: None,
+            org_users: None,
+            read_requests: 0,
         }
     }
 
@@ -167,6 +178,19 @@ impl Summary {
             self.achieved_rate_per_minute,
             self.rate_limit_per_minute
         ));
+        if let Some(strategy) = self.read_strategy {
+            let how = match strategy {
+                crate::resolve::Strategy::Scan => "whole-org scan",
+                crate::resolve::Strategy::ById => "by id",
+            };
+            out.push_str(&format!(
+                "  reads: {how}, {} requests{}\n",
+                self.read_requests,
+                self.org_users
+                    .map(|n| format!(" (org of {n} users)"))
+                    .unwrap_or_default()
+            ));
+        }
         for (what, path) in [
             ("report", &self.report),
             ("failed rows", &self.failed_rows),

@@ -10,6 +10,7 @@ use genupdate::input::{Cell, ReadOptions, Value, open, open_with_options, valida
 fn us() -> ReadOptions {
     ReadOptions {
         default_country: Some("US".parse().unwrap()),
+        ..ReadOptions::default()
     }
 }
 

@@ -22,6 +22,20 @@ use crate::model::{
 pub const MAX_IDS_PER_READ: usize = 100;
 /// Most items per bulk PATCH (users/bulk, routingskills/bulk, routinglanguages/bulk).
 pub const MAX_ITEMS_PER_BULK: usize = 50;
+/// The smallest page a 400 may halve a page size to before the 400 is an error.
+const MIN_PAGE: u32 = 25;
+
+/// One page of a user listing or search, users parsed one by one.
+#[derive(Debug, Default)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Entities in the answer (parsed or not), to know when a listing ends.
+    pub entities: usize,
+    /// Users the whole listing or search holds.
+    pub total: u64,
+    pub page_count: u32,
+}
+
 /// Safety stop for listings that never end.
 const MAX_PAGES: u32 = 1000;
 
@@ -79,6 +93,84 @@ impl Client {
             }
         }
         Ok(users)
+    }
+
+    /// One page of the whole org (`GET /api/v2/users?pageSize=&pageNumber=&state=any`),
+    /// deleted users included (the caller drops them), starting at user `offset`.
+    /// `page_size` is halved on a 400 (a page too large for this org) down to 25;
+    /// `offset` must be a multiple of it, which halving keeps.
+    pub async fn list_users_page(
+        &self,
+        page_size: &mut u32,
+        offset: u64,
+        expand: &[&str],
+    ) -> Result<UserPage, ApiError> {
+        loop {
+            let number = offset / u64::from(*page_size) + 1;
+            let mut path =
+                format!("/api/v2/users?pageSize={page_size}&pageNumber={number}&state=any");
+            let expand = expand_query(expand);
+            if !expand.is_empty() {
+                path.push('&');
+                path.push_str(&expand);
+            }
+            match self.send(Request::get(path)).await {
+                Ok(answer) => {
+                    let page: Page<serde_json::Value> = answer.json()?;
+                    let entities = page.entities.len();
+                    return Ok(UserPage {
+                        users: parse_users(page.entities),
+                        entities,
+                        total: page.total,
+                        page_count: page.page_count,
+                    });
+                }
+                Err(e) if e.status() == Some(400) && *page_size / 2 >= MIN_PAGE => {
+                    warn!("the users listing refused pageSize={page_size} ({e}); halving it");
+                    *page_size /= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Users whose `field` is exactly one of `values` (`POST /api/v2/users/search`,
+    /// an `EXACT` query), page `number` of size `page_size`; a 400 halves the page
+    /// size as for the listing (the caller restarts at page 1 when it changed).
+    pub async fn search_users(
+        &self,
+        field: &str,
+        values: &[String],
+        page_size: &mut u32,
+        number: u32,
+        expand: &[&str],
+    ) -> Result<UserPage, ApiError> {
+        loop {
+            let body = json!({
+                "pageSize": *page_size,
+                "pageNumber": number,
+                "query": [{"type": "EXACT", "fields": [field], "values": values}],
+                "expand": expand,
+            });
+            let req = Request::post("/api/v2/users/search", body, Replay::Safe);
+            match self.send(req).await {
+                Ok(answer) => {
+                    let page: SearchPage = answer.json()?;
+                    let entities = page.results.len();
+                    return Ok(UserPage {
+                        users: parse_users(page.results),
+                        entities,
+                        total: page.total,
+                        page_count: page.page_count,
+                    });
+                }
+                Err(e) if e.status() == Some(400) && *page_size / 2 >= MIN_PAGE => {
+                    warn!("the user search refused pageSize={page_size} ({e}); halving it");
+                    *page_size /= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// One user (`GET /api/v2/users/{id}`); a missing user is `Rejected` with 404.
@@ -292,6 +384,33 @@ impl Client {
         }
         Ok(all)
     }
+}
+
+/// A user search answer (`{total, pageCount, pageNumber, results}`).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchPage {
+    #[serde(default)]
+    results: Vec<serde_json::Value>,
+    #[serde(default)]
+    total: u64,
+    #[serde(default)]
+    page_count: u32,
+}
+
+/// Users parsed one by one: a malformed entity is skipped with a warning (the
+/// caller reads that user on its own when it needs it), not the whole page.
+fn parse_users(entities: Vec<serde_json::Value>) -> Vec<User> {
+    entities
+        .into_iter()
+        .filter_map(|entity| match serde_json::from_value::<User>(entity) {
+            Ok(user) => Some(user),
+            Err(e) => {
+                warn!("a user in a listing has an unexpected shape ({e}); skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

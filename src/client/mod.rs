@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-pub use api::encode;
+pub use api::{MAX_IDS_PER_READ, UserPage, encode};
 pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
 pub use error::{ApiError, Fatal};
 pub use pace::GovernorConfig;

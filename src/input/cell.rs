@@ -204,6 +204,21 @@ pub(crate) fn check_cell_with<'a>(
                 got()
             )),
         },
+        Kind::Manager if value.contains('@') => match check_email(value) {
+            Ok(()) => Ok(Parsed::Text(value)),
+            Err(why) => Err(format!(
+                "{name} must be the manager's user id or email, got {} ({why})",
+                got()
+            )),
+        },
+        Kind::Manager => match parse_uuid(value) {
+            Some(_) => Ok(Parsed::Uuid(value)),
+            None => Err(format!(
+                "{name} must be the manager's user id (a UUID such as {UUID_EXAMPLE}) or \
+                 email, got {}",
+                got()
+            )),
+        },
         Kind::State => {
             if value.eq_ignore_ascii_case("active") {
                 Ok(Parsed::State(UserState::Active))
@@ -273,6 +288,8 @@ pub(crate) fn check_cell_with<'a>(
 enum Kind {
     Text,
     Uuid,
+    /// A user id or an email (resolved to an id before any write).
+    Manager,
     State,
     Bool,
     Date,
@@ -285,7 +302,7 @@ fn kind_of(column: &Column) -> Kind {
     match column {
         Column::Id => Kind::Uuid,
         Column::Profile(ProfileField::Email) | Column::Contact(MediaType::Email, _) => Kind::Email,
-        Column::Profile(ProfileField::Manager) => Kind::Uuid,
+        Column::Profile(ProfileField::Manager) => Kind::Manager,
         Column::Profile(ProfileField::State) => Kind::State,
         Column::Profile(ProfileField::AcdAutoAnswer) => Kind::Bool,
         Column::Profile(ProfileField::DateHire) => Kind::Date,
@@ -336,7 +353,9 @@ fn refuses_formula(kind: Kind, c: char) -> bool {
         // `@x` is not an address either, and "nothing before the @" says why.
         Kind::Email => c != '@',
         Kind::Phone => c != '+',
-        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,
+        Kind::Uuid | Kind::Manager | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => {
+            false
+        }
     }
 }
 

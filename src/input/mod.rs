@@ -31,6 +31,80 @@ pub struct ReadOptions {
     /// The country of phone and SMS numbers written without a leading `+`
     /// (`--default-country`). None: such a number is a validation problem.
     pub default_country: Option<Country>,
+    /// Which column names the user (`--key`).
+    pub key: Key,
+}
+
+/// The column that says which user a row is for (`--key`). Every other column is a
+/// value to write; the key column itself is never written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Key {
+    /// `id`: the Genesys user id (a UUID).
+    #[default]
+    Id,
+    /// `email`: the primary email, matched in any case.
+    Email,
+    /// `username`: matched in any case.
+    Username,
+    /// `employerInfo.employeeId`: matched exactly, after trimming.
+    #[value(name = "employeeId")]
+    EmployeeId,
+}
+
+impl Key {
+    /// The header column that holds the key.
+    pub fn column(self) -> Column {
+        match self {
+            Key::Id => Column::Id,
+            Key::Email => Column::Profile(ProfileField::Email),
+            Key::Username => Column::Profile(ProfileField::Username),
+            Key::EmployeeId => Column::Profile(ProfileField::EmployeeId),
+        }
+    }
+
+    /// The header name of the key column.
+    pub fn header(self) -> &'static str {
+        match self {
+            Key::Id => "id",
+            Key::Email => "email",
+            Key::Username => "username",
+            Key::EmployeeId => "employerInfo.employeeId",
+        }
+    }
+
+    /// The flag value, as `--key` takes it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Key::Id => "id",
+            Key::Email => "email",
+            Key::Username => "username",
+            Key::EmployeeId => "employeeId",
+        }
+    }
+
+    /// The form two keys are compared in: ids and emails and usernames lower-cased
+    /// (they match in any case), employee ids trimmed and otherwise exact.
+    pub fn normalise(self, value: &str) -> String {
+        match self {
+            Key::Id | Key::Email | Key::Username => value.trim().to_lowercase(),
+            Key::EmployeeId => value.trim().to_string(),
+        }
+    }
+
+    /// The search field of `POST /api/v2/users/search`.
+    pub fn search_field(self) -> &'static str {
+        match self {
+            Key::Id => "id",
+            Key::Email => "email",
+            Key::Username => "username",
+            Key::EmployeeId => "employerInfo.employeeId",
+        }
+    }
+}
+
+/// What a column name means (as in a header), or why it means nothing.
+pub fn column(name: &str) -> Result<Column, String> {
+    schema::classify(name)
 }
 
 /// The cell value that clears a field, or removes a skill, language or contact.
@@ -197,8 +271,23 @@ pub struct Header {
     pub names: Vec<String>,
     /// One per header cell, same order.
     pub columns: Vec<Column>,
-    /// Index of the `id` column.
+    /// Index of the key column (`id`, or the column `--key` names).
     pub id_index: usize,
+    /// Which key the file is read with.
+    pub key: Key,
+}
+
+impl Header {
+    /// The key column of undo files and journals: the key column's own name for
+    /// `--key id`, else `id` (a run records the users it resolved by their ids, so
+    /// its undo file applies with the default key whatever the input was keyed by).
+    pub fn undo_key(&self) -> &str {
+        if self.key == Key::Id {
+            &self.names[self.id_index]
+        } else {
+            "id"
+        }
+    }
 }
 
 /// A validated cell value.
@@ -244,8 +333,11 @@ pub enum Cell {
 pub struct Row {
     /// Physical line in the file where the record starts (the header is line 1).
     pub line: u64,
-    /// The user id (a UUID, lower-cased).
+    /// The user id (a UUID, lower-cased). For a file keyed by another column it is
+    /// empty until the key is resolved, before the row reaches the runner.
     pub id: String,
+    /// The key as written, normalised ([`Key::normalise`]); the id itself for `--key id`.
+    pub key: String,
     /// One per header column, same order; the id column holds [`Cell::Keep`].
     pub cells: Vec<Cell>,
     /// The cells exactly as they were in the file, to write failed rows back.

@@ -12,7 +12,7 @@ use std::path::Path;
 use super::cell::Parsed;
 use super::record::Records;
 use super::schema::{HeaderScan, scan_header};
-use super::validate::RowChecker;
+use super::validate::{RowChecker, RowKey};
 use super::{Cell, Header, InputError, Problem, ReadOptions, Row, Value};
 
 /// Streams validated rows of a file, in file order.
@@ -48,15 +48,24 @@ impl Iterator for RowReader {
             }
         };
         let mut cells = vec![Cell::Keep; self.checker.width()];
-        let id = self.checker.check(&rec, &mut self.problems, |i, parsed| {
+        let key = self.checker.check(&rec, &mut self.problems, |i, parsed| {
             if let Some(cell) = cells.get_mut(i) {
                 *cell = to_cell(parsed);
             }
         });
-        match id {
-            Some(id) if self.problems.is_empty() => Some(Ok(Row {
+        let (id, key) = match key {
+            Some(RowKey::Id(id)) => {
+                let id = uuid::Uuid::from_u128(id).hyphenated().to_string();
+                (id.clone(), id)
+            }
+            Some(RowKey::Text(key)) => (String::new(), key),
+            None => (String::new(), String::new()),
+        };
+        match key.is_empty() {
+            false if self.problems.is_empty() => Some(Ok(Row {
                 line: rec.line,
-                id: uuid::Uuid::from_u128(id).hyphenated().to_string(),
+                id,
+                key,
                 cells,
                 raw: rec
                     .fields()
@@ -94,7 +103,7 @@ pub fn open_with_options(
     path: &Path,
     options: &ReadOptions,
 ) -> Result<(Header, RowReader), InputError> {
-    let (records, scan) = match start(path)? {
+    let (records, scan) = match start(path, options.key)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
             return Err(InputError::Header {
@@ -133,7 +142,7 @@ pub(crate) enum Start {
 
 /// Open `path` and read its header record. Only failing to open or read the file is
 /// an error.
-pub(crate) fn start(path: &Path) -> Result<Start, InputError> {
+pub(crate) fn start(path: &Path, key: super::Key) -> Result<Start, InputError> {
     let io = |source| InputError::Io {
         path: path.display().to_string(),
         source,
@@ -150,7 +159,7 @@ pub(crate) fn start(path: &Path) -> Result<Start, InputError> {
         return Ok(not_csv(why));
     }
     let scan = match records.next().map_err(io)? {
-        Some(rec) => scan_header(&rec),
+        Some(rec) => scan_header(&rec, key),
         None => {
             return Ok(not_csv(
                 "the file is empty: it needs a header row (such as id,name,email) and a row per user",

@@ -23,7 +23,7 @@ use super::record::Record;
 use super::text::{
     describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
 };
-use super::{Column, ContactType, Header, MediaType, Problem, ProfileField};
+use super::{Column, ContactType, Header, Key, MediaType, Problem, ProfileField};
 
 /// What the header row says, problems included.
 pub(crate) struct HeaderScan {
@@ -32,7 +32,9 @@ pub(crate) struct HeaderScan {
     pub names: Vec<String>,
     /// `None` for a cell that is not a usable column.
     pub columns: Vec<Option<Column>>,
+    /// The key column (`id`, or the column `--key` names).
     pub id_index: Option<usize>,
+    pub key: Key,
     pub problems: Vec<Problem>,
 }
 
@@ -44,6 +46,7 @@ impl HeaderScan {
                 names: self.names,
                 columns: self.columns.into_iter().flatten().collect(),
                 id_index,
+                key: self.key,
             }),
             _ => Err(self.problems),
         }
@@ -51,13 +54,14 @@ impl HeaderScan {
 }
 
 /// Read the header record into columns and problems.
-pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
+pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
     let line = rec.line;
     let mut scan = HeaderScan {
         line,
         names: Vec::with_capacity(rec.len()),
         columns: Vec::with_capacity(rec.len()),
         id_index: None,
+        key,
         problems: Vec::new(),
     };
     if rec.oversized {
@@ -141,8 +145,10 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         } else {
             seen.insert(column.clone(), i);
         }
-        if column == Column::Id && scan.id_index.is_none() {
+        if column == key.column() && scan.id_index.is_none() {
             scan.id_index = Some(i);
+        } else if column == Column::Id && key != Key::Id {
+            scan.problems.push(problem(Some(name), two_keys(key)));
         }
         scan.columns.push(Some(column));
     }
@@ -150,12 +156,52 @@ pub(crate) fn scan_header(rec: &Record<'_>) -> HeaderScan {
         scan.problems.push(Problem {
             line,
             column: None,
-            message: "no id column: the header needs a column named \"id\" holding each user's \
-                      Genesys id"
-                .into(),
+            message: no_key_column(key, &scan.columns),
         });
     }
     scan
+}
+
+/// Why a file keyed by `key` may not also have an `id` column.
+fn two_keys(key: Key) -> String {
+    format!(
+        "two key columns: with --key {} the \"{}\" column names the user, so an \"id\" \
+         column would be a second key; drop it, or apply with --key id (then \"{}\" is a \
+         value to write)",
+        key.flag(),
+        key.header(),
+        key.header()
+    )
+}
+
+/// Why the header has no key column, and which `--key` would fit it.
+fn no_key_column(key: Key, columns: &[Option<Column>]) -> String {
+    let others = [Key::Id, Key::Email, Key::EmployeeId, Key::Username];
+    let fit = others
+        .into_iter()
+        .find(|k| *k != key && columns.iter().flatten().any(|c| *c == k.column()));
+    let hint = match fit {
+        Some(Key::Id) => " (the file has an \"id\" column: drop --key to use it)".to_string(),
+        Some(k) => format!(
+            " (the file has an \"{}\" column: pass --key {} to name users by it)",
+            k.header(),
+            k.flag()
+        ),
+        None => String::new(),
+    };
+    if key == Key::Id {
+        format!(
+            "no id column: the header needs a column named \"id\" holding each user's \
+             Genesys id{hint}"
+        )
+    } else {
+        format!(
+            "no {} column: --key {} needs a column named \"{}\" naming each user{hint}",
+            key.header(),
+            key.flag(),
+            key.header()
+        )
+    }
 }
 
 const PREFIXES: [&str; 5] = ["phone", "email", "sms", "skill", "language"];
@@ -218,7 +264,42 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
             });
         }
     }
+    if let Some(alias) = import_alias(name) {
+        return alias;
+    }
     Err(unknown_column(name))
+}
+
+/// The headers of Genesys' own admin user import (Admin > People > Import): the ones
+/// that mean exactly a genupdate column are read as that column, so a file prepared
+/// for the web import can be applied, diffed and undone; the others are refused with
+/// the genupdate column to use instead. (`name`, `email`, `title` and `department`
+/// are genupdate's own names already.)
+fn import_alias(name: &str) -> Option<Result<Column, String>> {
+    let lower = name.to_ascii_lowercase();
+    let refuse = |msg: &str| {
+        Some(Err(format!(
+            "{} is a Genesys import column: {msg}",
+            quote(name)
+        )))
+    };
+    match lower.as_str() {
+        "phone_work" => Some(Ok(Column::Contact(MediaType::Phone, ContactType::Work))),
+        "email_manager" | "manager_email" => Some(Ok(Column::Profile(ProfileField::Manager))),
+        "extension" => refuse(
+            "genupdate does not write extensions yet (an extension needs the \
+             telephony:extension:assign permission and an extension pool); set them in \
+             Genesys, or drop the column",
+        ),
+        "phone_mobile" | "mobile" => refuse("use \"phone:MOBILE\" (or \"sms:MOBILE\") instead"),
+        "phone_home" => refuse("use \"phone:HOME\" instead"),
+        "division" | "roles" | "role" | "location" | "locations" | "groups" | "queues"
+        | "password" | "reports_to" | "utilization" => refuse(
+            "genupdate does not change it; drop the column (see the README, \"CSV format\", \
+             for the columns genupdate writes)",
+        ),
+        _ => None,
+    }
 }
 
 /// Why `email:PRIMARY` is not a column.

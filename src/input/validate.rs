@@ -25,7 +25,7 @@ use super::quotes::StrayKind;
 use super::reader::{Start, start};
 use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
-use super::{Column, InputError, Problem, ReadOptions};
+use super::{Column, InputError, Key, Problem, ReadOptions};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit::Exit;
 use crate::phone::Country;
@@ -74,7 +74,7 @@ pub fn validate_path_with_options(
     options: &ReadOptions,
     mut on_problem: impl FnMut(Problem),
 ) -> Result<u64, InputError> {
-    let (mut records, mut scan) = match start(path)? {
+    let (mut records, mut scan) = match start(path, options.key)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
             on_problem(problem);
@@ -85,7 +85,8 @@ pub fn validate_path_with_options(
     let header_line = scan.line;
     // An oversized header has no columns: every row would be "ragged", which is noise.
     let judge_rows = !scan.columns.is_empty();
-    let mut checker = RowChecker::new(scan.names, scan.columns, scan.id_index, options);
+    let key_index = scan.id_index;
+    let mut checker = RowChecker::new(scan.names, scan.columns, key_index, options);
     let mut problems = Vec::new();
     let mut rows = 0u64;
     loop {
@@ -119,6 +120,15 @@ pub(crate) struct RowChecker {
     ids: IdSet,
     /// `--default-country`, for phone and SMS numbers without a leading `+`.
     default_country: Option<Country>,
+    /// `--key`: which column `id_index` is.
+    key: Key,
+}
+
+/// What names a row's user: a user id, or a normalised email, username or employee id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RowKey {
+    Id(u128),
+    Text(String),
 }
 
 impl RowChecker {
@@ -134,6 +144,7 @@ impl RowChecker {
             id_index,
             ids: IdSet::new(),
             default_country: options.default_country,
+            key: options.key,
         }
     }
 
@@ -150,7 +161,7 @@ impl RowChecker {
         rec: &Record<'r>,
         problems: &mut Vec<Problem>,
         mut visit: impl FnMut(usize, Parsed<'r>),
-    ) -> Option<u128> {
+    ) -> Option<RowKey> {
         let line = rec.line;
         if rec.oversized {
             problems.push(oversized(rec));
@@ -213,7 +224,7 @@ impl RowChecker {
             if *column == Column::Id {
                 match check_id_with(text, scan) {
                     Ok(v) if Some(i) == self.id_index => match self.ids.insert(v, line) {
-                        None => id = Some(v),
+                        None => id = Some(RowKey::Id(v)),
                         Some(first) => problems.push(problem(format!(
                             "duplicate id {}: it is already on line {first}; \
                              each user may appear on one row only",
@@ -221,6 +232,22 @@ impl RowChecker {
                         ))),
                     },
                     Ok(_) => {}
+                    Err(message) => problems.push(problem(message)),
+                }
+                continue;
+            }
+            if self.key != Key::Id && Some(i) == self.id_index {
+                // The key column: never written, so it needs a value on every row.
+                match check_cell_with(column, &self.names[i], text, scan, self.default_country) {
+                    Ok(Parsed::Text(v)) => id = Some(RowKey::Text(self.key.normalise(v))),
+                    Ok(Parsed::Escaped(v)) => id = Some(RowKey::Text(self.key.normalise(&v))),
+                    Ok(_) => problems.push(problem(format!(
+                        "{} is the key column (--key {}): each row needs the user's {}, \
+                         and it cannot be cleared",
+                        self.names[i],
+                        self.key.flag(),
+                        self.names[i]
+                    ))),
                     Err(message) => problems.push(problem(message)),
                 }
                 continue;
@@ -304,7 +331,10 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
 pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
     let file = args.file.display().to_string();
     let options = match crate::config::read_options(args.default_country.as_deref()) {
-        Ok(options) => options,
+        Ok(options) => ReadOptions {
+            key: args.key,
+            ..options
+        },
         Err(e) => {
             eprintln!("genupdate: {e}");
             return Exit::Usage;

@@ -30,6 +30,7 @@ fn header(names: &[&str]) -> Header {
         names: names.iter().map(|s| s.to_string()).collect(),
         columns,
         id_index: 0,
+        key: crate::input::Key::Id,
     }
 }
 
@@ -39,6 +40,7 @@ fn row(cells: Vec<Cell>) -> Row {
     Row {
         line: 2,
         id: ID.into(),
+        key: ID.into(),
         raw: vec![String::new(); all.len()],
         cells: all,
     }

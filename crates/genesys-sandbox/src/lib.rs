@@ -82,6 +82,7 @@ mod query;
 mod quirks;
 mod routes_auth;
 mod routes_routing;
+mod routes_search;
 mod routes_users;
 mod secret;
 mod seed;
@@ -119,6 +120,14 @@ pub const RESTRICTED_USER_INDEX: usize = 12;
 /// The seeded user that is always deleted when `Quirks::deleted_share` is above 0
 /// (seed 1: the demo's `not_found` row).
 pub const DELETED_USER_INDEX: usize = 13;
+
+/// The seeded user whose `employerInfo.employeeId` is the same as the user's before
+/// it (index 14): duplicate employee ids happen in real orgs.
+pub const DUPLICATE_EMPLOYEE_ID_INDEX: usize = 15;
+
+/// The seeded user whose email (and username) is the user's before it (index 16)
+/// in upper case: the two differ only in case.
+pub const CASE_TWIN_INDEX: usize = 17;
 
 /// A running sandbox. Dropping it stops the server too; [`Sandbox::shutdown`] also
 /// waits for the accept loop to end.

@@ -251,12 +251,17 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue, quirks: &Quirks)
     let id = uuid_string(ids[i]);
     let first = FIRST[rng.random_range(0..FIRST.len())];
     let last = LAST[rng.random_range(0..LAST.len())];
-    let email = format!(
+    let mut email = format!(
         "{}.{}{}@example.com",
         first.to_lowercase(),
         last.to_lowercase(),
         i + 1
     );
+    if i == crate::CASE_TWIN_INDEX && n > i {
+        // The same address as the user before, but for case: keys by email must
+        // match in any case and call these two ambiguous.
+        email = seeded_email(seed, i - 1).to_uppercase();
+    }
     // The first tenth are managers; they report up the tree, everyone else to one of them.
     let managers = (n / 10).max(1);
     let is_manager = i < managers;
@@ -292,7 +297,12 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue, quirks: &Quirks)
 
     let employer_info = json!({
         "officialName": format!("{first} {last}"),
-        "employeeId": format!("E{:06}", i + 1),
+        "employeeId": if i == crate::DUPLICATE_EMPLOYEE_ID_INDEX {
+            // Duplicate employee ids happen: this user shares the one before's.
+            format!("E{:06}", i)
+        } else {
+            format!("E{:06}", i + 1)
+        },
         "employeeType": EMPLOYEE_TYPES[rng.random_range(0..EMPLOYEE_TYPES.len())],
         "dateHire": format!(
             "{}-{:02}-{:02}",
@@ -355,6 +365,19 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue, quirks: &Quirks)
         skills,
         languages,
     }
+}
+
+/// The email user `i` is seeded with (before the case twin's change).
+fn seeded_email(seed: u64, i: usize) -> String {
+    let mut rng = stream(seed, 1_000 + i as u64);
+    let first = FIRST[rng.random_range(0..FIRST.len())];
+    let last = LAST[rng.random_range(0..LAST.len())];
+    format!(
+        "{}.{}{}@example.com",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        i + 1
+    )
 }
 
 pub fn manager_ref(id: &str) -> Value {

@@ -26,7 +26,7 @@ use super::gate::Gate;
 use super::state::Store;
 use super::stats::SandboxStats;
 use super::wire::ApiError;
-use super::{front, routes_auth, routes_routing, routes_users};
+use super::{front, routes_auth, routes_routing, routes_search, routes_users};
 
 /// Everything the handlers share. Each lock is held briefly and never across an await.
 pub struct Shared {
@@ -93,6 +93,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/token", post(routes_auth::token))
         .route("/api/v2/users", get(routes_users::list))
         .route("/api/v2/users/bulk", patch(routes_users::patch_bulk))
+        .route("/api/v2/users/search", post(routes_search::search))
         .route(
             "/api/v2/users/{id}",
             get(routes_users::get_one).patch(routes_users::patch_one),

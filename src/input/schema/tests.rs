@@ -4,7 +4,7 @@ use crate::input::record::Records;
 fn scan(header: &str) -> HeaderScan {
     let mut records = Records::new(header.as_bytes());
     let rec = records.next().unwrap().unwrap();
-    scan_header(&rec)
+    scan_header(&rec, crate::input::Key::Id)
 }
 
 fn messages(header: &str) -> Vec<String> {
