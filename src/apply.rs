@@ -9,17 +9,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cli::{ApplyArgs, OutputFormat};
+use crate::cli::ApplyArgs;
 use crate::client::{Client, ClientConfig};
 use crate::config::{self, Credentials, Endpoints};
 use crate::execute::RowContext;
 use crate::input::{self, Column, Header};
-use crate::outputs::OutputPaths;
 use crate::plan::RoutingIds;
 use crate::report::{Outputs, ReportSink};
 use crate::runner::{self, RunnerConfig, Stopper};
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::settings::{ApplySettings, Output, Target};
 
 /// Built without the `sandbox` feature there is never a sandbox to run against.
 #[cfg(not(feature = "sandbox"))]
@@ -74,36 +74,40 @@ const GRACE: Duration = Duration::from_secs(30);
 
 /// `genupdate apply` from the command line: run, print the summary, pick the exit code.
 pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
-    let summary = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(apply(
-            args,
-            &Env::from_process(),
-            Ui {
-                quiet,
-                handle_signals: true,
-            },
-        )),
-        Err(e) => Summary::early(
-            &args.file.display().to_string(),
-            ExitReason::Usage,
-            Some(format!("cannot start: {e}")),
-        ),
+    let output: Output = args.output.into();
+    let summary = match ApplySettings::resolve(args) {
+        Err((reason, msg)) => Summary::early(&args.file.display().to_string(), reason, Some(msg)),
+        Ok(settings) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(apply(
+                &settings,
+                &Env::from_process(),
+                Ui {
+                    quiet,
+                    handle_signals: true,
+                },
+            )),
+            Err(e) => Summary::early(
+                &args.file.display().to_string(),
+                ExitReason::Usage,
+                Some(format!("cannot start: {e}")),
+            ),
+        },
     };
-    print_summary(&summary, args.output, quiet);
+    print_summary(&summary, output, quiet);
     summary.exit_reason.exit()
 }
 
 /// Print the summary: JSON on stdout with `--output json`, text on stderr otherwise.
-pub fn print_summary(summary: &Summary, output: OutputFormat, quiet: bool) {
+pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
     match output {
-        OutputFormat::Json => match serde_json::to_string(summary) {
+        Output::Json => match serde_json::to_string(summary) {
             Ok(json) => println!("{json}"),
             Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
         },
-        OutputFormat::Text => {
+        Output::Text => {
             if let Some(error) = &summary.error
                 && summary.rows == 0
             {
@@ -116,9 +120,9 @@ pub fn print_summary(summary: &Summary, output: OutputFormat, quiet: bool) {
 }
 
 /// Run one apply to completion. Never panics on user input or network behaviour.
-pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
+pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     let started = Instant::now();
-    let file = args.file.display().to_string();
+    let file = settings.file.display().to_string();
     let early = |reason, msg: String| Summary::early(&file, reason, Some(msg));
     let stopper = Stopper::new();
     if ui.handle_signals {
@@ -135,20 +139,15 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         ),
     };
 
-    // 0. Outputs that would overwrite the input or each other are refused first.
-    let paths = output_paths(args);
-    if let Err(msg) = paths.check(&args.file) {
-        return early(ExitReason::Usage, msg);
-    }
+    // 0. Outputs that would overwrite the input or each other were refused when the
+    // flags were resolved (crate::settings), before any work.
+    let paths = &settings.paths;
 
     // 1. The whole file validates before anything else happens. Problems stream to
     // stderr as they are found, so a file of bad rows costs no memory.
-    let read_options = match config::read_options(args.default_country.as_deref()) {
-        Ok(o) => input::ReadOptions { key: args.key, ..o },
-        Err(e) => return early(ExitReason::Usage, e.to_string()),
-    };
+    let read_options = settings.read;
     let mut problems = 0u64;
-    let row_count = input::validate_path_with_options(&args.file, &read_options, |p| {
+    let row_count = input::validate_path_with_options(&settings.file, &read_options, |p| {
         problems += 1;
         eprintln!("{}", p.render(&file));
     });
@@ -175,23 +174,18 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     }
 
     // 2. Where and who.
-    let deadline = match &args.deadline {
-        Some(d) => match config::parse_deadline(d, chrono::Local::now().naive_local()) {
-            Ok(d) => Some(Instant::now() + d),
-            Err(e) => return early(ExitReason::Usage, e.to_string()),
-        },
-        None => None,
-    };
+    let deadline = settings.deadline;
     if let Some(deadline) = deadline {
         // From here on, every phase (token, reads, writes, pauses) ends at the deadline.
         stopper.stop_at(deadline);
     }
-    let target = connect_target(
-        args.sandbox,
-        args.region.as_deref(),
-        args.insecure_allow_http_to_remote_host,
-        env,
-    );
+    let target = match &settings.target {
+        Target::Sandbox => connect_target(true, None, false, env),
+        Target::Org {
+            region,
+            insecure_http,
+        } => connect_target(false, region.as_deref(), *insecure_http, env),
+    };
     let (endpoints, credentials, sandbox) = match target.await {
         Ok(t) => t,
         Err(msg) => return early(ExitReason::Usage, msg),
@@ -204,29 +198,24 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     }
 
     // 3. One run at a time (a dry run writes nothing and needs no lock).
-    let _lock = if args.dry_run {
-        None
-    } else {
-        let path = args
-            .lock
-            .clone()
-            .unwrap_or_else(|| crate::lock::default_path(&args.file));
-        match crate::lock::acquire(&path) {
+    let _lock = match &paths.lock {
+        None => None,
+        Some(path) => match crate::lock::acquire(path) {
             Ok(lock) => Some(lock),
             Err(e @ crate::lock::LockError::Held { .. }) => {
                 return early(ExitReason::LockHeld, e.to_string());
             }
             Err(e) => return early(ExitReason::Usage, e.to_string()),
-        }
+        },
     };
 
     // 4. Token and the org's limit.
     let mut cfg = ClientConfig::new(endpoints, credentials);
-    cfg.concurrency = args.concurrency as usize;
-    cfg.rate_per_minute = args.rate.map(f64::from);
-    cfg.max_retries = args.max_retries;
-    cfg.max_retry_after = Duration::from_secs(args.max_retry_after);
-    cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
+    cfg.concurrency = settings.client.concurrency;
+    cfg.rate_per_minute = settings.client.rate_per_minute;
+    cfg.max_retries = settings.client.max_retries;
+    cfg.max_retry_after = settings.client.max_retry_after;
+    cfg.request_timeout = settings.client.request_timeout;
     stopper.cancel_on_time_stops(cfg.cancel.clone(), CANCEL_GRACE);
     let client = tokio::select! {
         c = Client::connect(cfg) => match c {
@@ -237,7 +226,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     };
 
     // 5. The header's skill and language names, resolved once.
-    let (header, rows) = match input::open_with_options(&args.file, &read_options) {
+    let (header, rows) = match input::open_with_options(&settings.file, &read_options) {
         Ok(x) => x,
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
@@ -252,7 +241,7 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     // 5b. Keys and manager emails resolved, and the reading strategy chosen, once and
     // in bulk, before any write.
     let prepared = tokio::select! {
-        r = crate::resolve::prepare(&client, &args.file, &read_options, &header, row_count, crate::execute::EXPAND) => r,
+        r = crate::resolve::prepare(&client, &settings.file, &read_options, &header, row_count, crate::execute::EXPAND) => r,
         _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
     let (resolution, read_plan) = match prepared {
@@ -289,16 +278,18 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         journal: paths.journal.clone(),
     };
     let journal = match &paths.journal {
-        Some(path) => match crate::journal::Journal::open(path, &args.file, header.undo_key()) {
-            Ok(j) => Some(Arc::new(j)),
-            Err(e) => {
-                return finish(
-                    early(ExitReason::Usage, format!("cannot open the journal: {e}")),
-                    &client,
-                    started,
-                );
+        Some(path) => {
+            match crate::journal::Journal::open(path, &settings.file, header.undo_key()) {
+                Ok(j) => Some(Arc::new(j)),
+                Err(e) => {
+                    return finish(
+                        early(ExitReason::Usage, format!("cannot open the journal: {e}")),
+                        &client,
+                        started,
+                    );
+                }
             }
-        },
+        }
         None => None,
     };
     let sink = match ReportSink::create(&outputs, &header) {
@@ -314,25 +305,25 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
             );
         }
     };
-    let json = args.output == OutputFormat::Json;
+    let json = settings.output == Output::Json;
     let terminal = runner::stderr_is_terminal();
     let rcfg = RunnerConfig {
-        concurrency: args.concurrency as usize,
-        dry_run: args.dry_run,
-        max_errors: args.max_errors,
-        max_error_rate: args.max_error_rate,
+        concurrency: settings.client.concurrency,
+        dry_run: settings.dry_run,
+        max_errors: settings.max_errors,
+        max_error_rate: settings.max_error_rate,
         deadline,
         grace: GRACE,
         total_rows: row_count,
         progress_bar: terminal && !ui.quiet,
         progress_lines: !terminal && !ui.quiet,
-        print_plan: args.dry_run && !json,
+        print_plan: settings.dry_run && !json,
     };
     let ctx = Arc::new(RowContext {
         client: client.clone(),
         header,
         routing,
-        max_conflict_retries: args.max_conflict_retries,
+        max_conflict_retries: settings.max_conflict_retries,
         journal,
         resolution,
         bulk_reads: Default::default(),
@@ -340,11 +331,11 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
     let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper).await;
 
     let mut summary = Summary::early(&file, ExitReason::Completed, None);
-    summary.dry_run = args.dry_run;
+    summary.dry_run = settings.dry_run;
     summary.rows = row_count;
-    summary.report = args.report.as_ref().map(|p| p.display().to_string());
-    summary.failed_rows = args.failed.as_ref().map(|p| p.display().to_string());
-    summary.undo = args.undo.as_ref().map(|p| p.display().to_string());
+    summary.report = paths.report.as_ref().map(|p| p.display().to_string());
+    summary.failed_rows = paths.failed.as_ref().map(|p| p.display().to_string());
+    summary.undo = paths.undo.as_ref().map(|p| p.display().to_string());
     summary.read_strategy = Some(read_plan.strategy);
     summary.org_users = read_plan.org_users;
     summary.read_requests =
@@ -386,24 +377,6 @@ pub async fn apply(args: &ApplyArgs, env: &Env, ui: Ui) -> Summary {
         s.shutdown().await;
     }
     finish(summary, &client, started)
-}
-
-/// Every file this run may write (the lock and journal only when it writes).
-pub fn output_paths(args: &ApplyArgs) -> OutputPaths {
-    let writes = !args.dry_run;
-    OutputPaths {
-        report: args.report.clone(),
-        failed: args.failed.clone(),
-        undo: args.undo.clone(),
-        lock: writes.then(|| {
-            args.lock
-                .clone()
-                .unwrap_or_else(|| crate::lock::default_path(&args.file))
-        }),
-        journal: writes.then(|| {
-            crate::outputs::journal_path(&args.file, args.report.as_deref(), args.undo.as_deref())
-        }),
-    }
 }
 
 /// Fill in the traffic numbers.

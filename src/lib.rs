@@ -29,6 +29,7 @@ pub mod report;
 pub mod resolve;
 pub mod runner;
 pub mod secret;
+pub mod settings;
 #[cfg(feature = "sandbox")]
 pub use genesys_sandbox as sandbox;
 pub mod summary;
@@ -39,9 +40,15 @@ use exit::Exit;
 
 /// Run one command to completion and say how it ended.
 pub fn run(cli: Cli) -> Exit {
-    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    logging::init(cli.verbose, cli.quiet, cli.log_format.into());
     match cli.command {
-        Command::Validate(args) => input::validate_command(&args, cli.quiet),
+        Command::Validate(args) => match settings::ValidateSettings::resolve(&args) {
+            Ok(settings) => input::validate_command(&settings, cli.quiet),
+            Err(e) => {
+                eprintln!("genupdate: {e}");
+                Exit::Usage
+            }
+        },
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
         Command::Export(args) => export::export_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),

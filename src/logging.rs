@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+use crate::settings::LogStyle;
 
 /// Whether colour may be used on stderr.
 pub fn colour_allowed() -> bool {
@@ -14,7 +14,7 @@ pub fn colour_allowed() -> bool {
 }
 
 /// Install the global subscriber. `quiet` keeps warnings and errors only.
-pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+pub fn init(verbose: u8, quiet: bool, format: LogStyle) {
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "info",
@@ -28,7 +28,7 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
         .with_target(false);
     // A second init (tests calling run twice) is harmless: keep the first subscriber.
     let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.with_ansi(colour_allowed()).try_init(),
+        LogStyle::Json => builder.json().try_init(),
+        LogStyle::Text => builder.with_ansi(colour_allowed()).try_init(),
     };
 }

@@ -26,9 +26,9 @@ use super::reader::{Start, start};
 use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
 use super::{Column, InputError, Key, Problem, ReadOptions};
-use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit::Exit;
 use crate::phone::Country;
+use crate::settings::{Output, ValidateSettings};
 
 /// The outcome of validating a whole file.
 #[derive(Debug, Default)]
@@ -328,20 +328,12 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
 /// message`, then a one-line summary; exit 0 when valid, 3 when not, 2 when the file
 /// cannot be read. With `--output json`, one JSON object on stdout instead and
 /// nothing on stderr unless the file cannot be read. `quiet` drops the summary line.
-pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
-    let file = args.file.display().to_string();
-    let options = match crate::config::read_options(args.default_country.as_deref()) {
-        Ok(options) => ReadOptions {
-            key: args.key,
-            ..options
-        },
-        Err(e) => {
-            eprintln!("genupdate: {e}");
-            return Exit::Usage;
-        }
-    };
+pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
+    let file = settings.file.display().to_string();
+    let options = settings.read;
+    let args = settings;
     match args.output {
-        OutputFormat::Text => {
+        Output::Text => {
             let stderr = std::io::stderr();
             let mut err = std::io::BufWriter::new(stderr.lock());
             let mut count = 0u64;
@@ -369,7 +361,7 @@ pub fn validate_command(args: &ValidateArgs, quiet: bool) -> Exit {
             let _ = err.flush();
             exit
         }
-        OutputFormat::Json => match validate_path_options(&args.file, &options) {
+        Output::Json => match validate_path_options(&args.file, &options) {
             Err(e) => {
                 eprintln!("genupdate: {e}");
                 Exit::Usage
