@@ -7,7 +7,7 @@
 # TARGET   a Rust target triple, e.g. x86_64-unknown-linux-musl, x86_64-pc-windows-msvc
 # BINARY   the binary to ship (default: target/TARGET/release/genupdate[.exe])
 #
-# Writes to $PACKAGE_OUT (default: dist/):
+# Writes to $PACKAGE_OUT (default: target/dist/):
 #   genupdate-VERSION-TARGET.tar.gz   (.zip for Windows targets), holding one folder
 #                                     genupdate-VERSION-TARGET/ with the binary, README.md,
 #                                     CHANGELOG.md, LICENSE-MIT, LICENSE-APACHE and examples/
@@ -45,7 +45,7 @@ if [[ -z $version ]]; then
 fi
 
 name="genupdate-$version-$target"
-out=${PACKAGE_OUT:-"$root/dist"}
+out=${PACKAGE_OUT:-"$root/target/dist"}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 

@@ -223,10 +223,9 @@ pub enum LogFormat {
 /// `--max-error-rate`: a fraction in 0..=1. `5` (meant as 5%) is refused, not read as
 /// "500%", which would never stop anything.
 fn parse_error_rate(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number; use a fraction, 0.05 for 5%"))?;
+    let value: f64 = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not a number: the rate is a fraction from 0 to 1, use 0.05 for 5%")
+    })?;
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {

@@ -40,7 +40,8 @@ fn max_error_rate_5_is_refused_with_the_fraction_hint() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("u.csv"), "id,title\n").unwrap();
     for bad in ["5", "-0.5", "1.5", "five"] {
-        let run = genupdate(&["apply", "u.csv", "--max-error-rate", bad], dir.path());
+        let flag = format!("--max-error-rate={bad}");
+        let run = genupdate(&["apply", "u.csv", &flag], dir.path());
         assert_eq!(run.status.code(), Some(2), "{bad}: {run:?}");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(stderr.contains("--max-error-rate"), "{bad}: {stderr}");
