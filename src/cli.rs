@@ -214,12 +214,12 @@ pub struct ApplyArgs {
     pub lock: Option<PathBuf>,
 
     /// Stop sending new rows after this many failed rows (exit 4).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_errors: Option<u64>,
 
     /// Stop sending new rows when more than this share of attempted rows failed
-    /// (0.0-1.0, judged after 20 rows; exit 4).
-    #[arg(long, value_name = "P")]
+    /// (a fraction from 0 to 1: 0.05 for 5%; judged after 20 rows; exit 4).
+    #[arg(long, value_name = "P", value_parser = parse_error_rate)]
     pub max_error_rate: Option<f64>,
 
     /// Stop cleanly at this time: a duration (`45m`, `2h`) or a clock time (`05:30`).
@@ -284,4 +284,39 @@ pub enum OutputFormat {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `--max-error-rate`: a fraction in 0..=1. `5` (meant as 5%) is refused, not read as
+/// "500%", which would never stop anything.
+fn parse_error_rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not a number: the rate is a fraction from 0 to 1, use 0.05 for 5%")
+    })?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is outside 0-1: the rate is a fraction, use 0.05 for 5%"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod error_rate_tests {
+    use super::parse_error_rate;
+
+    #[test]
+    fn fractions_from_0_to_1_are_accepted() {
+        assert_eq!(parse_error_rate("0"), Ok(0.0));
+        assert_eq!(parse_error_rate("0.05"), Ok(0.05));
+        assert_eq!(parse_error_rate("1"), Ok(1.0));
+    }
+
+    #[test]
+    fn percentages_and_non_numbers_are_refused_with_the_hint() {
+        for bad in ["5", "-0.1", "1.01", "NaN", "inf", "5%", ""] {
+            let err = parse_error_rate(bad).unwrap_err();
+            assert!(err.contains("use 0.05 for 5%"), "{bad}: {err}");
+        }
+    }
 }
