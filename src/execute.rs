@@ -654,6 +654,20 @@ fn fail(ctx: &RowContext, seq: u64, row: Row, mut p: Progress, e: ApiError) -> R
             progress: p,
         };
     }
+    if let ApiError::Cancelled {
+        may_have_landed: false,
+        ..
+    } = &e
+        && p.undo.is_empty()
+        && p.uncertain.is_empty()
+    {
+        // The run stopped (deadline or signal) before this row sent a write: it was
+        // not attempted, so it is skipped and ready to feed back, never half-done.
+        let mut r = result(seq, &row, &p, Status::Skipped);
+        r.reason = Some(Reason::Interrupted);
+        r.message = "not attempted: the run stopped before this row's write was sent".into();
+        return RowEnd::Done(r);
+    }
     p.count(
         e.attempts(),
         e.status(),

@@ -340,7 +340,17 @@ pub async fn prepare(
     let mut page_size = LIST_PAGE;
     let mut first = None;
     if worth_probing(row_count) {
-        first = Some(client.list_users_page(&mut page_size, 0, expand).await?);
+        // The probe only chooses a strategy: when it cannot be read now (a long
+        // Retry-After, a 5xx), read by id, which is never wrong, only dearer.
+        match client.list_users_page(&mut page_size, 0, expand).await {
+            Ok(page) => first = Some(page),
+            Err(
+                e @ (crate::client::ApiError::Fatal(_) | crate::client::ApiError::Cancelled { .. }),
+            ) => {
+                return Err(e.into());
+            }
+            Err(e) => tracing::warn!("cannot read the org's size ({e}); reading users by id"),
+        }
     }
     let org_users = first.as_ref().map(|p| p.total);
     let strategy = choose(row_count, org_users);
