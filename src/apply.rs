@@ -262,9 +262,8 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
             );
         }
     };
-    if !ui.quiet {
-        eprintln!("genupdate: {}", describe_reads(&read_plan, row_count));
-    }
+    // A log line, so `--log-format json` keeps stderr all JSON.
+    tracing::info!("{}", describe_reads(&read_plan, row_count));
 
     if let Some(deadline) = deadline {
         warn_if_deadline_too_close(row_count, client.rate_per_minute(), deadline);
