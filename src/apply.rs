@@ -311,7 +311,6 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         dry_run: settings.dry_run,
         max_errors: settings.max_errors,
         max_error_rate: settings.max_error_rate,
-        deadline,
         grace: GRACE,
         total_rows: row_count,
         progress_bar: terminal && !ui.quiet,

@@ -46,7 +46,6 @@ pub struct RunnerConfig {
     pub dry_run: bool,
     pub max_errors: Option<u64>,
     pub max_error_rate: Option<f64>,
-    pub deadline: Option<Instant>,
     /// How long in-flight rows may take to finish after a stop.
     pub grace: Duration,
     /// Rows in the file (from validation), for progress.
@@ -183,7 +182,8 @@ pub struct RunOutcome {
 }
 
 /// Run every row of `rows` through `ctx`, writing results to `sink`. `stopper` may
-/// already be watched for signals (see [`watch_signals`]).
+/// already be watched for signals (see [`watch_signals`]) and for the deadline
+/// ([`Stopper::stop_at`], set before the run's first request).
 pub async fn run(
     ctx: Arc<RowContext>,
     rows: RowReader,
@@ -191,8 +191,6 @@ pub async fn run(
     cfg: RunnerConfig,
     stopper: Stopper,
 ) -> std::io::Result<RunOutcome> {
-    let watchers = spawn_watchers(&stopper, &cfg);
-
     let (row_tx, row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
     let reader = tokio::task::spawn_blocking(move || {
         for item in rows {
@@ -244,9 +242,6 @@ pub async fn run(
     d.drain().await;
     let stop = stopper.get();
     drop(d);
-    for w in watchers {
-        w.abort();
-    }
     let counts = collector.await.map_err(std::io::Error::other)??;
     Ok(RunOutcome { counts, stop })
 }
@@ -355,7 +350,7 @@ impl Dispatcher {
         for (seq, row) in rows {
             let user = by_id.remove(&row.id);
             if self.cfg.dry_run {
-                self.plan_only(seq, row, user).await;
+                self.plan_only(seq, row, Read::Bulk(user)).await;
             } else {
                 self.spawn(seq, row, user, None).await;
             }
@@ -558,37 +553,44 @@ impl Dispatcher {
     async fn plan_deferred(&mut self, seq: u64, row: Row) {
         use crate::client::ApiError;
         match self.ctx.client.get_user(&row.id, EXPAND).await {
-            Ok(user) => self.plan_only(seq, row, Some(user)).await, // deleted: filtered there
-            Err(e) if e.is_not_found() => self.plan_only(seq, row, None).await,
+            Ok(user) => self.plan_only(seq, row, Read::Single(Some(user))).await,
+            Err(e) if e.is_not_found() => self.plan_only(seq, row, Read::Single(None)).await,
             Err(ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
                 self.defer(row, seq, until, Progress::default());
             }
             Err(e) => {
-                if let ApiError::Fatal(f) = &e {
-                    self.stopper.stop(Stop::Fatal(f.to_string()));
-                }
-                let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
-                r.reason = Some(if e.is_fatal() {
-                    Reason::Aborted
-                } else {
-                    Reason::ServerError
-                });
-                r.http_status = e.status();
-                r.correlation_id = e.correlation_id().map(str::to_string);
-                r.message = format!("read failed: {e}");
-                self.send(r).await;
+                let r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
+                self.read_failed(r, e).await;
             }
         }
     }
 
-    async fn plan_only(&mut self, seq: u64, row: Row, user: Option<User>) {
+    /// A dry-run row whose read failed: record it, and stop the run on a fatal error.
+    async fn read_failed(&mut self, mut r: RowResult, e: ApiError) {
+        if let ApiError::Fatal(f) = &e {
+            self.stopper.stop(Stop::Fatal(f.to_string()));
+        }
+        r.status = Status::Failed;
+        r.reason = Some(if e.is_fatal() {
+            Reason::Aborted
+        } else {
+            Reason::ServerError
+        });
+        r.http_status = e.status();
+        r.correlation_id = e.correlation_id().map(str::to_string);
+        r.message = format!("read failed: {e}");
+        self.send(r).await;
+    }
+
+    async fn plan_only(&mut self, seq: u64, row: Row, read: Read) {
         let mut r = RowResult::new(seq, row.line, &row.id, row.raw.clone(), Status::Unchanged);
         r.attempts = 0;
-        let user = match user {
-            Some(u) => Some(u),
+        let user = match read {
+            Read::Single(user) => user,
+            Read::Bulk(Some(u)) => Some(u),
             // A gap in the bulk read is confirmed with a single GET.
-            None => match self.ctx.client.get_user(&row.id, EXPAND).await {
+            Read::Bulk(None) => match self.ctx.client.get_user(&row.id, EXPAND).await {
                 Ok(u) => {
                     r.attempts += 1;
                     Some(u)
@@ -597,18 +599,7 @@ impl Dispatcher {
                     r.attempts += 1;
                     None
                 }
-                Err(e) => {
-                    r.status = Status::Failed;
-                    r.reason = Some(if e.is_fatal() {
-                        Reason::Aborted
-                    } else {
-                        Reason::ServerError
-                    });
-                    r.http_status = e.status();
-                    r.correlation_id = e.correlation_id().map(str::to_string);
-                    r.message = format!("read failed: {e}");
-                    return self.send(r).await;
-                }
+                Err(e) => return self.read_failed(r, e).await,
             },
         };
         let deleted = user.as_ref().is_some_and(|u| u.is_deleted());
@@ -636,21 +627,7 @@ impl Dispatcher {
                     format!("the API did not return the user's {what}, even when read on its own");
                 return self.send(r).await;
             }
-            Err(Incomplete::Api(e)) => {
-                if let ApiError::Fatal(f) = &e {
-                    self.stopper.stop(Stop::Fatal(f.to_string()));
-                }
-                r.status = Status::Failed;
-                r.reason = Some(if e.is_fatal() {
-                    Reason::Aborted
-                } else {
-                    Reason::ServerError
-                });
-                r.http_status = e.status();
-                r.correlation_id = e.correlation_id().map(str::to_string);
-                r.message = format!("read failed: {e}");
-                return self.send(r).await;
-            }
+            Err(Incomplete::Api(e)) => return self.read_failed(r, e).await,
         }
         let p = match plan(&self.ctx.header, &row, &user, &self.ctx.routing) {
             Ok(p) => p,
@@ -733,6 +710,13 @@ fn show(v: &str) -> String {
 
 /// A row, and why it fails before any read when its key did not resolve.
 type BatchRow = (Row, Option<crate::resolve::Failure>);
+
+/// How a dry-run row's user was read: by the bulk read (a gap is confirmed by a
+/// single GET), or already by a single GET.
+enum Read {
+    Bulk(Option<User>),
+    Single(Option<User>),
+}
 
 /// A batch of rows and the bulk read of their users (`None`: not read, the run stopped).
 type ReadBatch = (Vec<BatchRow>, Option<Result<Vec<User>, ApiError>>);
@@ -919,19 +903,6 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
 /// Whether stderr can show a progress bar.
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
-}
-
-/// The deadline watcher; it only ever requests a stop.
-fn spawn_watchers(stopper: &Stopper, cfg: &RunnerConfig) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    if let Some(deadline) = cfg.deadline {
-        let s = stopper.clone();
-        tasks.push(tokio::spawn(async move {
-            tokio::time::sleep_until(deadline.into()).await;
-            s.stop(Stop::Deadline);
-        }));
-    }
-    tasks
 }
 
 /// Turn SIGINT/SIGTERM into a stop for the rest of the process's life: the first
