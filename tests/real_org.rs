@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{count, csv, genupdate, genupdate_env, read_csv, s, sandbox, writes};
+use common::{comparable, count, csv, genupdate, genupdate_env, read_csv, s, sandbox, writes};
 use genesys_sandbox::{Quirks, RESTRICTED_USER_INDEX, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
@@ -625,32 +625,4 @@ async fn the_undo_file_restores_every_user_exactly_on_a_realistic_org() {
     for (id, was) in ids.iter().zip(&before) {
         assert_eq!(&comparable(&user(&sb, id)), was, "{id} is back as it was");
     }
-}
-
-/// A user without what every write changes (version) or derives (display).
-fn comparable(u: &Value) -> Value {
-    let mut u = u.clone();
-    if let Some(o) = u.as_object_mut() {
-        o.remove("version");
-        o.remove("primaryContactInfo");
-    }
-    if let Some(list) = u["addresses"].as_array_mut() {
-        for e in list.iter_mut() {
-            if let Some(o) = e.as_object_mut() {
-                o.remove("display");
-            }
-        }
-        list.sort_by_key(|e| format!("{}{}", e["mediaType"], e["type"]));
-    }
-    for key in ["skills", "languages"] {
-        if let Some(list) = u[key].as_array_mut() {
-            for e in list.iter_mut() {
-                if let Some(o) = e.as_object_mut() {
-                    o.retain(|k, _| k == "id" || k == "proficiency");
-                }
-            }
-            list.sort_by_key(|e| e["id"].to_string());
-        }
-    }
-    u
 }

@@ -241,3 +241,33 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// A sandbox user without what every write changes (`version`) or the server derives
+/// (`display`, `primaryContactInfo`), contacts and routing entries in a stable order:
+/// two snapshots compare equal when the user holds the same values.
+pub fn comparable(u: &Value) -> Value {
+    let mut u = u.clone();
+    if let Some(o) = u.as_object_mut() {
+        o.remove("version");
+        o.remove("primaryContactInfo");
+    }
+    if let Some(list) = u["addresses"].as_array_mut() {
+        for e in list.iter_mut() {
+            if let Some(o) = e.as_object_mut() {
+                o.remove("display");
+            }
+        }
+        list.sort_by_key(|e| format!("{}{}", e["mediaType"], e["type"]));
+    }
+    for key in ["skills", "languages"] {
+        if let Some(list) = u[key].as_array_mut() {
+            for e in list.iter_mut() {
+                if let Some(o) = e.as_object_mut() {
+                    o.retain(|k, _| k == "id" || k == "proficiency");
+                }
+            }
+            list.sort_by_key(|e| e["id"].to_string());
+        }
+    }
+    u
+}
