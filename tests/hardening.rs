@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::stall::{Stall, StallProxy};
-use common::{command, csv, genupdate, genupdate_env, read_csv, s, sandbox, small, writes};
+use common::{csv, genupdate, genupdate_env, read_csv, s, sandbox, small, writes};
 use genesys_sandbox::SandboxConfig;
 use serde_json::json;
 
@@ -359,5 +359,4 @@ async fn recover_turns_a_journal_into_an_undo_file() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(genupdate(&sb, &["apply", s(&undo)]).await.code, 0);
     assert_eq!(sb.user(&ids[0]).unwrap()["title"], original);
-    let _ = command; // shared helper, used by the other test files
 }
