@@ -1,0 +1,4 @@
+//! Memberships: role grants, the division and locations of a user, planned and
+//! undone as pure decisions (the runner reads and writes around them).
+
+pub mod roles;
