@@ -355,7 +355,7 @@ impl Client {
         Ok(listed)
     }
 
-    async fn delete_gone_ok(&self, path: String) -> Result<(), ApiError> {
+    pub(super) async fn delete_gone_ok(&self, path: String) -> Result<(), ApiError> {
         match self.send(Request::delete(path)).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
@@ -364,7 +364,7 @@ impl Client {
     }
 
     /// Every entity of a paged listing. `base` ends with `?` or carries a query.
-    async fn list_all<T: serde::de::DeserializeOwned>(
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
         &self,
         base: &str,
     ) -> Result<Vec<T>, ApiError> {

@@ -16,7 +16,9 @@
 mod api;
 mod auth;
 mod error;
+mod grants;
 pub mod headers;
+mod locations;
 pub mod pace;
 mod request;
 pub mod retry;
@@ -35,6 +37,7 @@ use tracing::info;
 pub use api::{MAX_IDS_PER_READ, UserPage, encode};
 pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
 pub use error::{ApiError, Fatal};
+pub use grants::{AuthzGrant, AuthzSubject, GRANT_404_RETRIES, NamedRef, grant_404_pause};
 pub use pace::GovernorConfig;
 pub use request::{Replay, Request, Response};
 pub use retry::{Backoff, MAX_429_WAIT, RetryPolicy};

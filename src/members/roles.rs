@@ -214,7 +214,10 @@ impl RolesPlan {
             .collect();
         out.extend(self.add.iter().map(|g| {
             if self.also_inherited.contains(g) {
-                format!("roles: +{} (now also a direct grant; held through a group)", g.item())
+                format!(
+                    "roles: +{} (now also a direct grant; held through a group)",
+                    g.item()
+                )
             } else {
                 format!("roles: +{}", g.item())
             }
@@ -256,7 +259,10 @@ pub fn plan(user_id: &str, held: &[HeldGrant], want: &Want) -> RolesPlan {
             for g in wanted.iter().filter(|g| !has(g)) {
                 push(&mut add, g);
             }
-            for b in before.iter().filter(|b| !wanted.iter().any(|w| w.id == b.id)) {
+            for b in before
+                .iter()
+                .filter(|b| !wanted.iter().any(|w| w.id == b.id))
+            {
                 push(&mut remove, b);
             }
         }

@@ -94,7 +94,13 @@ fn items_resolve_to_role_and_division_split_on_the_last_at() {
 
 #[test]
 fn items_always_name_their_division_so_they_resolve_back_to_the_same_grant() {
-    for item in ["Agent", "Agent@Sales", "Agent@*", "Ops@Mail", "Ops@Mail@Sales"] {
+    for item in [
+        "Agent",
+        "Agent@Sales",
+        "Agent@*",
+        "Ops@Mail",
+        "Ops@Mail@Sales",
+    ] {
         let grant = resolve(item, &Dir).unwrap();
         let again = resolve(&grant.item(), &Dir).unwrap();
         assert_eq!(grant, again, "{item} -> {}", grant.item());
@@ -195,7 +201,11 @@ fn plan_lines_show_removals_additions_and_inherited_grants() {
             "roles: =Sup@Home (inherited from group grp, kept)",
         ]
     );
-    assert!(plan(u, &current, &Want::Replace(vec![g("Agent", "Sales")])).lines().is_empty());
+    assert!(
+        plan(u, &current, &Want::Replace(vec![g("Agent", "Sales")]))
+            .lines()
+            .is_empty()
+    );
 }
 
 #[test]
