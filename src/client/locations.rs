@@ -41,11 +41,19 @@ impl Client {
         })
     }
 
-    /// One location by id (`GET /api/v2/locations/{id}`), to name a location a user
-    /// holds that the file does not mention.
-    pub async fn get_location(&self, id: &str) -> Result<NamedRef, ApiError> {
-        self.send(Request::get(format!("/api/v2/locations/{}", encode(id))))
-            .await?
-            .json()
+    /// Locations by id (`GET /api/v2/locations?id=..`, 100 a request), to name the
+    /// locations users hold that the file does not mention.
+    pub async fn get_locations(&self, ids: &[String]) -> Result<Vec<NamedRef>, ApiError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut path = String::from("/api/v2/locations?");
+            for id in chunk {
+                path.push_str("id=");
+                path.push_str(&encode(id));
+                path.push('&');
+            }
+            out.extend(self.list_all::<NamedRef>(&path[..path.len() - 1]).await?);
+        }
+        Ok(out)
     }
 }

@@ -68,7 +68,12 @@ mod tests {
 
     #[test]
     fn a_move_is_planned_only_when_the_division_differs() {
-        let table: Vec<(Option<Named>, Named, Result<Option<&str>, &str>)> = vec![
+        type Case = (
+            Option<Named>,
+            Named,
+            Result<Option<&'static str>, &'static str>,
+        );
+        let table: Vec<Case> = vec![
             (
                 Some(d("h", "Home")),
                 d("s", "Sales"),

@@ -49,6 +49,9 @@ impl LocationsPlan {
     }
 }
 
+/// Which read entries a plan keeps.
+type Keep<'a> = Box<dyn Fn(&Json) -> bool + 'a>;
+
 /// The location id of one entry of a user's `locations`.
 pub fn entry_id(entry: &Json) -> Option<&str> {
     entry
@@ -82,7 +85,7 @@ pub fn plan(
             .unwrap_or_else(|| id.to_string())
     };
     let held = |id: &str| current.iter().any(|e| entry_id(e) == Some(id));
-    let (keep, add): (Box<dyn Fn(&Json) -> bool>, Vec<&Named>) = match want {
+    let (keep, add): (Keep<'_>, Vec<&Named>) = match want {
         Want::Replace(list) => (
             Box::new(move |e: &Json| {
                 let id = entry_id(e);

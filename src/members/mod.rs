@@ -3,4 +3,6 @@
 
 pub mod division;
 pub mod locations;
+pub mod lookup;
 pub mod roles;
+pub mod writes;

@@ -57,7 +57,11 @@ fn held(role: &str, division: &str, subject: &str) -> HeldGrant {
 
 #[test]
 fn items_resolve_to_role_and_division_split_on_the_last_at() {
-    let table: &[(&str, Result<(&str, &str), &str>)] = &[
+    type Case = (
+        &'static str,
+        Result<(&'static str, &'static str), &'static str>,
+    );
+    let table: &[Case] = &[
         ("Agent", Ok(("r-agent", "d-home"))),
         ("Agent@Sales", Ok(("r-agent", "d-sales"))),
         ("Agent@*", Ok(("r-agent", "*"))),
