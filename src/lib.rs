@@ -21,6 +21,7 @@ pub mod input;
 pub mod journal;
 pub mod lock;
 pub mod logging;
+pub mod members;
 pub mod model;
 pub mod outputs;
 pub mod phone;

@@ -364,7 +364,7 @@ impl Client {
     }
 
     /// Every entity of a paged listing. `base` ends with `?` or carries a query.
-    async fn list_all<T: serde::de::DeserializeOwned>(
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
         &self,
         base: &str,
     ) -> Result<Vec<T>, ApiError> {

@@ -17,6 +17,7 @@ mod api;
 mod auth;
 mod error;
 pub mod headers;
+mod members;
 pub mod pace;
 mod request;
 pub mod retry;
@@ -35,6 +36,9 @@ use tracing::info;
 pub use api::{MAX_IDS_PER_READ, UserPage, encode};
 pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
 pub use error::{ApiError, Fatal};
+pub use members::{
+    ListedMember, MAX_GROUP_MEMBERS_PER_CALL, MAX_QUEUE_MEMBERS_PER_CALL, NamedEntity, UserQueue,
+};
 pub use pace::GovernorConfig;
 pub use request::{Replay, Request, Response};
 pub use retry::{Backoff, MAX_429_WAIT, RetryPolicy};
