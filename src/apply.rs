@@ -262,6 +262,17 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
             );
         }
     };
+    // 5c. Membership names (queues, groups), resolved once and exactly, before any
+    // write: an unknown or ambiguous name stops the run here (exit 3).
+    let members = tokio::select! {
+        r = crate::members::prepare(&client, &settings.file, &read_options, &header, &resolution, &file) => r,
+        _ = stopper.stopped() => return finish(interrupted(), &client, started),
+    };
+    let members = match members {
+        Ok(m) => m,
+        Err((reason, msg)) => return finish(early(reason, msg), &client, started),
+    };
+
     // A log line, so `--log-format json` keeps stderr all JSON.
     tracing::info!("{}", describe_reads(&read_plan, row_count));
 
@@ -317,6 +328,22 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         progress_lines: !terminal && !ui.quiet,
         print_plan: settings.dry_run && !json,
     };
+    // 6a. Memberships: read, diff, batched writes and confirmation across rows; each
+    // row's outcomes wait for its profile result in the collector.
+    let member_results = match &members {
+        Some(prepared) => {
+            let results = crate::members::run(
+                &client,
+                prepared,
+                journal.as_deref(),
+                settings.dry_run,
+                &stopper,
+            )
+            .await;
+            Some(Arc::new(results))
+        }
+        None => None,
+    };
     let ctx = Arc::new(RowContext {
         client: client.clone(),
         header,
@@ -325,6 +352,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         journal,
         resolution,
         bulk_reads: Default::default(),
+        members: member_results,
     });
     let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper).await;
 

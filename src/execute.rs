@@ -45,6 +45,9 @@ pub struct RowContext {
     pub resolution: crate::resolve::Resolution,
     /// Bulk reads by id the runner sent.
     pub bulk_reads: std::sync::atomic::AtomicU64,
+    /// The membership phase's outcomes, merged into each row's result by the
+    /// runner's collector (`None`: the file has no list column).
+    pub members: Option<std::sync::Arc<crate::members::Results>>,
 }
 
 /// How a row ended.

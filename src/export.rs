@@ -102,6 +102,9 @@ pub fn cell(
             let p = routing.and_then(|id| list?.iter().find(|s| s.id == id).map(|s| s.proficiency));
             fmt_prof(p)
         }
+        // Memberships are not part of the user document: the export fills these
+        // cells from its own membership reads (crate::members::export).
+        Column::Member(..) => String::new(),
     })
 }
 
@@ -338,6 +341,7 @@ pub fn column_name(c: &Column) -> String {
         Column::Contact(m, t) => format!("{}:{}", m.prefix(), t.wire()),
         Column::Skill(n) => format!("skill:{n}"),
         Column::Language(n) => format!("language:{n}"),
+        Column::Member(f, op) => crate::input::lists::header(*f, *op),
     }
 }
 

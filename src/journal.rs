@@ -49,6 +49,10 @@ pub struct Entry {
     pub line: u64,
     pub id: String,
     pub before: Vec<(String, Before)>,
+    /// A membership write recorded ahead that did not land: the undo file drops the
+    /// list names of `before` again (they were added by an earlier entry).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub void: bool,
 }
 
 /// The open journal, shared by every worker.
@@ -101,6 +105,19 @@ impl Journal {
             line,
             id: id.to_string(),
             before,
+            void: false,
+        }))
+    }
+
+    /// Take back a list entry recorded ahead by [`Journal::record`] whose write did not
+    /// land (a membership change refused or not confirmed): its inverse must not reach
+    /// the undo file.
+    pub fn void(&self, line: u64, id: &str, field: &str, cell: &str) -> io::Result<()> {
+        self.append(&Line::Entry(Entry {
+            line,
+            id: id.to_string(),
+            before: vec![(field.to_string(), Some(cell.to_string()))],
+            void: true,
         }))
     }
 

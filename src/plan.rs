@@ -148,7 +148,8 @@ pub fn plan(
             after,
         };
         match column {
-            Column::Id => {}
+            // Memberships are planned across rows by crate::members, not per user here.
+            Column::Id | Column::Member(..) => {}
             Column::Profile(ProfileField::State) => {
                 if let Cell::Set(Value::State(want)) = cell {
                     let before = user.state.clone().unwrap_or_default();

@@ -643,25 +643,23 @@ impl Dispatcher {
                 return self.send(r).await;
             }
         };
-        if p.is_empty() {
+        let memberships = match &self.ctx.members {
+            Some(m) => m.peek(row.line),
+            None => Vec::new(),
+        };
+        if p.is_empty() && memberships.is_empty() {
             r.message = "already up to date".into();
+        } else if p.is_empty() {
+            // Only memberships change: the collector's merge says what.
+            if self.cfg.print_plan {
+                print_plan(&row, &user, &[], &memberships);
+            }
         } else {
             r.status = Status::Planned;
             r.changed = p.changes().iter().map(|c| c.field.clone()).collect();
             r.message = format!("would change {}", r.changed.join(", "));
             if self.cfg.print_plan {
-                let mut out = std::io::stdout().lock();
-                let name = user.name.as_deref().unwrap_or("");
-                let _ = writeln!(out, "line {}  {}  {}", row.line, row.id, name);
-                for c in p.changes() {
-                    let _ = writeln!(
-                        out,
-                        "    {}: {} -> {}",
-                        c.field,
-                        show(&c.before),
-                        show(&c.after)
-                    );
-                }
+                print_plan(&row, &user, &p.changes(), &memberships);
             }
         }
         self.send(r).await;
@@ -697,6 +695,35 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// One row's dry-run plan on stdout: each changed field as `before -> after`, each
+/// membership change as `queues: +Support`.
+fn print_plan(
+    row: &Row,
+    user: &User,
+    changes: &[&crate::plan::Change],
+    memberships: &[crate::members::Outcome],
+) {
+    let mut out = std::io::stdout().lock();
+    let name = user.name.as_deref().unwrap_or("");
+    let _ = writeln!(out, "line {}  {}  {}", row.line, row.id, name);
+    for c in changes {
+        let _ = writeln!(
+            out,
+            "    {}: {} -> {}",
+            c.field,
+            show(&c.before),
+            show(&c.after)
+        );
+    }
+    for o in memberships {
+        let what = match &o.ending {
+            crate::members::Ending::Failed(f) => format!("  refused: {}", f.message),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    {}: {}{what}", o.op.family.header(), o.op.show());
     }
 }
 
@@ -799,7 +826,11 @@ async fn collect(
     let mut breaker = crate::breaker::PermissionBreaker::default();
     let mut sink_error: Option<std::io::Error> = None;
     let mut timeouts_in_a_row = 0u64;
-    while let Some(r) = rx.recv().await {
+    while let Some(mut r) = rx.recv().await {
+        if let Some(members) = &ctx.members {
+            let outcomes = members.take(r.line);
+            crate::members::outcome::merge(&mut r, &outcomes);
+        }
         counts.add(r.status, r.reason);
         if let Some(why) = breaker.observe(&r) {
             stopper.stop(Stop::Permission(why));

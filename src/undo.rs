@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::input::CLEAR_MARKER;
+use crate::input::{CLEAR_MARKER, Family, ListOp, lists};
 use crate::journal::{Before, Entry};
 
 /// Merge `entries` into the undo file at `path` (created if missing). `key` is the
@@ -31,15 +31,47 @@ pub fn write_merged(path: &Path, entries: &[Entry], key: &str) -> io::Result<usi
     for e in &order {
         first_line.entry(e.id.as_str()).or_insert(e.line);
     }
+    let mut added_now = std::collections::HashSet::new();
     for e in &order {
         for (field, before) in &e.before {
-            undo.offer(&e.id, field, encode(before));
+            match (list_field(field), before) {
+                (Some(_), Some(cell)) if e.void => undo.retract(&e.id, field, cell, &added_now),
+                (Some(family), Some(cell)) => {
+                    for name in undo.offer_list(&e.id, family, field, cell) {
+                        added_now.insert((e.id.to_ascii_lowercase(), field.clone(), name));
+                    }
+                }
+                _ if e.void => {}
+                _ => undo.offer(&e.id, field, encode(before)),
+            }
         }
     }
     order.clear();
     undo.sort_new_users(|id| first_line.get(id).copied().unwrap_or(u64::MAX));
     undo.write(path)?;
     Ok(undo.rows.len())
+}
+
+/// The family of a list column that undo files merge by name (`queues:add`,
+/// `queues:remove`; the replace column never appears in an undo file).
+fn list_field(field: &str) -> Option<Family> {
+    match lists::classify(field) {
+        Some((family, ListOp::Add | ListOp::Remove)) => Some(family),
+        _ => None,
+    }
+}
+
+/// A cell as written in an undo file, back to its text: `#TEXT:` decoded, a
+/// formula-neutralising `'` removed.
+fn decode_cell(cell: &str) -> String {
+    if let Some(Ok(v)) = crate::input::escape::decode(cell) {
+        return v;
+    }
+    let after = cell.trim_start_matches('\'');
+    if cell.starts_with('\'') && after.starts_with(['=', '+', '-', '@']) {
+        return cell[1..].to_string();
+    }
+    cell.to_string()
 }
 
 /// The cell that restores a before-value.
@@ -146,6 +178,99 @@ impl Undo {
         self.rows[at].1.entry(column).or_insert(cell);
     }
 
+    /// The column index of `field`, added when new.
+    fn column(&mut self, field: &str) -> usize {
+        match self.columns.iter().position(|c| c == field) {
+            Some(i) => i,
+            None => {
+                self.columns.push(field.to_string());
+                self.columns.len() - 1
+            }
+        }
+    }
+
+    /// The row of `id`, added when new.
+    fn row(&mut self, id: &str) -> usize {
+        match self.index.get(&id.to_ascii_lowercase()) {
+            Some(&at) => at,
+            None => {
+                self.index.insert(id.to_ascii_lowercase(), self.rows.len());
+                self.rows.push((id.to_string(), HashMap::new()));
+                self.rows.len() - 1
+            }
+        }
+    }
+
+    /// The names of a list cell in the file, decoded.
+    fn names(&self, at: usize, column: usize) -> Vec<String> {
+        let Some(cell) = self.rows[at].1.get(&column) else {
+            return Vec::new();
+        };
+        lists::parse(&decode_cell(cell)).unwrap_or_default()
+    }
+
+    fn set_names(&mut self, at: usize, column: usize, names: &[String]) {
+        if names.is_empty() {
+            self.rows[at].1.remove(&column);
+        } else {
+            let cell = crate::input::escape::encode_value(&lists::encode(names));
+            self.rows[at].1.insert(column, cell);
+        }
+    }
+
+    /// Add the names of a list cell (`queues:remove`, an inverse membership change)
+    /// unless one is already known for this user and name in either direction of
+    /// the family (the first recorded wins). Returns the names added.
+    fn offer_list(&mut self, id: &str, family: Family, field: &str, cell: &str) -> Vec<String> {
+        let Ok(offered) = lists::parse(cell) else {
+            return Vec::new();
+        };
+        let at = self.row(id);
+        let columns: Vec<usize> = [ListOp::Add, ListOp::Remove]
+            .into_iter()
+            .map(|op| self.column(&lists::header(family, op)))
+            .collect();
+        let target = self.column(field);
+        let mut names = self.names(at, target);
+        let mut added = Vec::new();
+        for name in offered {
+            let known = columns.iter().any(|&c| self.names(at, c).contains(&name));
+            if !known {
+                names.push(name.clone());
+                added.push(name);
+            }
+        }
+        self.set_names(at, target, &names);
+        added
+    }
+
+    /// Take back names this derivation added (their write did not land).
+    fn retract(
+        &mut self,
+        id: &str,
+        field: &str,
+        cell: &str,
+        added_now: &std::collections::HashSet<(String, String, String)>,
+    ) {
+        let Ok(void) = lists::parse(cell) else { return };
+        let key = id.to_ascii_lowercase();
+        let (Some(&at), Some(column)) = (
+            self.index.get(&key),
+            self.columns.iter().position(|c| c == field),
+        ) else {
+            return;
+        };
+        let names: Vec<String> = self
+            .names(at, column)
+            .into_iter()
+            .filter(|n| {
+                !(void.contains(n)
+                    && added_now.contains(&(key.clone(), field.to_string(), n.clone())))
+            })
+            .collect();
+        self.set_names(at, column, &names);
+    }
+
     fn sort_new_users(&mut self, line_of: impl Fn(&str) -> u64) {
         self.rows[self.existing..].sort_by_key(|(id, _)| line_of(id));
     }
@@ -189,6 +314,7 @@ mod tests {
 
     fn entry(line: u64, id: &str, before: &[(&str, Option<&str>)]) -> Entry {
         Entry {
+            void: false,
             line,
             id: id.into(),
             before: before
@@ -196,6 +322,30 @@ mod tests {
                 .map(|(f, v)| (f.to_string(), v.map(str::to_string)))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn membership_inverses_are_merged_by_name_and_voided_ones_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("undo.csv");
+        std::fs::write(&path, "id,queues:remove\nu1,Billing\n").unwrap();
+        let mut void = entry(2, "u1", &[("queues:remove", Some("Restricted Queue"))]);
+        void.void = true;
+        let entries = vec![
+            entry(2, "u1", &[("queues:remove", Some("Support"))]),
+            entry(2, "u1", &[("queues:remove", Some("Restricted Queue"))]),
+            entry(2, "u1", &[("queues:add", Some("Billing"))]),
+            entry(3, "u2", &[("groups:add", Some(r"Tier 1\; Escalations"))]),
+            void,
+        ];
+        write_merged(&path, &entries, "id").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "id,queues:remove,queues:add,groups:add,groups:remove\n\
+             u1,Billing;Support,,,\n\
+             u2,,,Tier 1\\; Escalations,\n"
+        );
     }
 
     #[test]

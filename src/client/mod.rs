@@ -19,6 +19,7 @@ mod error;
 mod grants;
 pub mod headers;
 mod locations;
+mod members;
 pub mod pace;
 mod request;
 pub mod retry;
@@ -38,6 +39,9 @@ pub use api::{MAX_IDS_PER_READ, UserPage, encode};
 pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
 pub use error::{ApiError, Fatal};
 pub use grants::{AuthzGrant, AuthzSubject, GRANT_404_RETRIES, NamedRef, grant_404_pause};
+pub use members::{
+    ListedMember, MAX_GROUP_MEMBERS_PER_CALL, MAX_QUEUE_MEMBERS_PER_CALL, NamedEntity, UserQueue,
+};
 pub use pace::GovernorConfig;
 pub use request::{Replay, Request, Response};
 pub use retry::{Backoff, MAX_429_WAIT, RetryPolicy};

@@ -72,6 +72,12 @@ fn escaped<'a>(
     if kind_of(column) == Kind::Text {
         return Ok(Parsed::Escaped(value));
     }
+    if kind_of(column) == Kind::List {
+        return match super::lists::parse(&value) {
+            Ok(_) => Ok(Parsed::Escaped(value)),
+            Err(why) => Err(format!("{name} {} {why}", quote(raw))),
+        };
+    }
     Ok(
         match check_cell_with(column, name, &value, scan, country)? {
             Parsed::Text(v) => Parsed::Escaped(v.to_string()),
@@ -150,6 +156,16 @@ pub(crate) fn check_cell_with<'a>(
                 "{name} cannot be cleared (#CLEAR): every user must have one; \
                  leave the cell empty to keep the current value"
             )),
+            Column::Member(_, op) if *op != super::ListOp::Replace => Err(format!(
+                "{name} cannot be #CLEAR: it lists names to {} (to empty the list, write \
+                 #CLEAR in the column without {})",
+                if *op == super::ListOp::Add {
+                    "add"
+                } else {
+                    "remove"
+                },
+                op.suffix()
+            )),
             _ => Ok(Parsed::Clear),
         };
     }
@@ -197,6 +213,10 @@ pub(crate) fn check_cell_with<'a>(
     let got = || quote(raw);
     match kind {
         Kind::Text => Ok(Parsed::Text(value)),
+        Kind::List => match super::lists::parse(value) {
+            Ok(_) => Ok(Parsed::Text(value)),
+            Err(why) => Err(format!("{name} {} {why}", got())),
+        },
         Kind::Uuid => match parse_uuid(value) {
             Some(_) => Ok(Parsed::Uuid(value)),
             None => Err(format!(
@@ -296,6 +316,8 @@ enum Kind {
     Email,
     Phone,
     Proficiency,
+    /// Names in the list-cell grammar (`queues`, `groups:add`, ...).
+    List,
 }
 
 fn kind_of(column: &Column) -> Kind {
@@ -309,6 +331,7 @@ fn kind_of(column: &Column) -> Kind {
         Column::Profile(_) => Kind::Text,
         Column::Contact(MediaType::Phone | MediaType::Sms, _) => Kind::Phone,
         Column::Skill(_) | Column::Language(_) => Kind::Proficiency,
+        Column::Member(..) => Kind::List,
     }
 }
 
@@ -349,7 +372,7 @@ pub(crate) fn formula(s: &str) -> Formula<'_> {
 /// the formula message. Typed kinds refuse it anyway, with their own message.
 fn refuses_formula(kind: Kind, c: char) -> bool {
     match kind {
-        Kind::Text => true,
+        Kind::Text | Kind::List => true,
         // `@x` is not an address either, and "nothing before the @" says why.
         Kind::Email => c != '@',
         Kind::Phone => c != '+',

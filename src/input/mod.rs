@@ -9,6 +9,7 @@
 mod cell;
 pub mod escape;
 mod ids;
+pub mod lists;
 mod quotes;
 mod reader;
 mod record;
@@ -16,6 +17,7 @@ mod schema;
 mod text;
 mod validate;
 
+pub use lists::{Family, ListOp};
 pub use reader::{RowReader, open, open_with_options};
 pub use validate::{
     ValidationSummary, validate_command, validate_path, validate_path_options, validate_path_with,
@@ -261,6 +263,9 @@ pub enum Column {
     Skill(String),
     /// `language:<name>`.
     Language(String),
+    /// A membership list column (`queues`, `queues:add`, `groups:remove`, ...): names
+    /// in the list-cell grammar of [`lists`], written by [`crate::members`].
+    Member(Family, ListOp),
 }
 
 /// The validated header.

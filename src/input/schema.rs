@@ -232,6 +232,9 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
     if let Some(f) = ProfileField::ALL.into_iter().find(|f| f.header() == name) {
         return Ok(Column::Profile(f));
     }
+    if let Some((family, op)) = super::lists::classify(name) {
+        return Ok(Column::Member(family, op));
+    }
     if let Some((prefix, rest)) = name.split_once(':') {
         let media = MediaType::ALL.into_iter().find(|m| m.prefix() == prefix);
         if let Some(media) = media {
@@ -293,8 +296,8 @@ fn import_alias(name: &str) -> Option<Result<Column, String>> {
         ),
         "phone_mobile" | "mobile" => refuse("use \"phone:MOBILE\" (or \"sms:MOBILE\") instead"),
         "phone_home" => refuse("use \"phone:HOME\" instead"),
-        "division" | "roles" | "role" | "location" | "locations" | "groups" | "queues"
-        | "password" | "reports_to" | "utilization" => refuse(
+        "division" | "roles" | "role" | "location" | "locations" | "password" | "reports_to"
+        | "utilization" => refuse(
             "genupdate does not change it; drop the column (see the README, \"CSV format\", \
              for the columns genupdate writes)",
         ),
@@ -387,7 +390,7 @@ fn unknown_column(name: &str) -> String {
         ),
         None => format!(
             "unknown column {}{COLUMNS_ARE}id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
-             skill:NAME and language:NAME (see the README, \"CSV format\")",
+             skill:NAME, language:NAME, queues, groups (each also with :add and :remove; see the README, \"CSV format\")",
             quote(name),
             ProfileField::ALL.map(|f| f.header()).join(", ")
         ),
@@ -396,6 +399,14 @@ fn unknown_column(name: &str) -> String {
 
 /// The known column closest to `name`, if any is close enough.
 pub(crate) fn suggest(name: &str) -> Option<String> {
+    let n = normalise(name);
+    let list = super::Family::ALL
+        .into_iter()
+        .flat_map(|f| super::ListOp::ALL.map(|op| super::lists::header(f, op)))
+        .find(|h| normalise(h) == n || normalise(&h.replace(':', "")) == n.replace(':', ""));
+    if list.is_some() {
+        return list;
+    }
     if let Some((prefix, rest)) = name.split_once(':') {
         let n = normalise(prefix);
         let p = PREFIXES
@@ -416,8 +427,13 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
         });
     }
     let n = normalise(name);
+    let lists: Vec<String> = super::Family::ALL
+        .into_iter()
+        .flat_map(|f| super::ListOp::ALL.map(|op| super::lists::header(f, op)))
+        .collect();
     let mut candidates: Vec<&str> = ProfileField::ALL.iter().map(|f| f.header()).collect();
     candidates.push("id");
+    candidates.extend(lists.iter().map(String::as_str));
     // The same name but for case and separators, or the short form of employerInfo.X.
     for c in &candidates {
         let short = c.rsplit('.').next().unwrap_or(c);

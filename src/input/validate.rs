@@ -26,6 +26,7 @@ use super::reader::{Start, start};
 use super::record::{MAX_FIELDS, MAX_RECORD_BYTES, Record};
 use super::text::{invalid_utf8, quote};
 use super::{Column, InputError, Key, Problem, ReadOptions};
+use super::{Family, ListOp};
 use crate::exit::Exit;
 use crate::phone::Country;
 use crate::settings::{Output, ValidateSettings};
@@ -111,6 +112,49 @@ pub fn validate_path_with_options(
     Ok(rows)
 }
 
+/// The first rule a row's list cells break together: a replace column beside an
+/// add or remove column of the same family (which would win is not obvious), or one
+/// name both added and removed.
+pub(crate) fn list_conflict(
+    lists: &[(usize, Family, ListOp, Vec<String>)],
+    names: &[String],
+) -> Option<(usize, String)> {
+    for (i, family, op, added) in lists {
+        for (j, other, other_op, removed) in lists {
+            if family != other || i == j {
+                continue;
+            }
+            if *op == ListOp::Replace {
+                return Some((
+                    *j,
+                    format!(
+                        "{} and {} are both set on this line: use the replace column {} \
+                         alone (exactly these), or {}:add / {}:remove (changes), not both",
+                        names[*i],
+                        names[*j],
+                        names[*i],
+                        family.header(),
+                        family.header()
+                    ),
+                ));
+            }
+            if *op == ListOp::Add
+                && *other_op == ListOp::Remove
+                && let Some(both) = added.iter().find(|n| removed.contains(n))
+            {
+                return Some((
+                    *j,
+                    format!(
+                        "\"{both}\" is in both {} and {} on this line: keep it in one",
+                        names[*i], names[*j]
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Checks data records against the header's columns.
 pub(crate) struct RowChecker {
     names: Vec<String>,
@@ -194,6 +238,8 @@ impl RowChecker {
         // Printable ASCII throughout: no cell needs the invisible-character scan.
         let scan = !printable_ascii(rec.bytes);
         let mut id = None;
+        // The row's non-empty list cells, for the rules across them.
+        let mut lists: Vec<(usize, Family, ListOp, Vec<String>)> = Vec::new();
         for i in 0..rec.len() {
             let problem = |message: String| Problem {
                 line,
@@ -253,9 +299,28 @@ impl RowChecker {
                 continue;
             }
             match check_cell_with(column, &self.names[i], text, scan, self.default_country) {
-                Ok(parsed) => visit(i, parsed),
+                Ok(parsed) => {
+                    if let Column::Member(family, op) = column {
+                        let names = match &parsed {
+                            Parsed::Text(v) => super::lists::parse(v).unwrap_or_default(),
+                            Parsed::Escaped(v) => super::lists::parse(v).unwrap_or_default(),
+                            _ => Vec::new(),
+                        };
+                        if parsed != Parsed::Keep {
+                            lists.push((i, *family, *op, names));
+                        }
+                    }
+                    visit(i, parsed)
+                }
                 Err(message) => problems.push(problem(message)),
             }
+        }
+        if let Some((i, message)) = list_conflict(&lists, &self.names) {
+            problems.push(Problem {
+                line,
+                column: Some(self.names[i].clone()),
+                message,
+            });
         }
         id
     }

@@ -19,6 +19,10 @@ pub struct Expand {
     pub skills: bool,
     pub languages: bool,
     pub employer_info: bool,
+    /// The user's `locations` (stored always, shown only when asked for).
+    pub locations: bool,
+    /// The user's groups, `[{id, selfUri}]`.
+    pub groups: bool,
 }
 
 impl Expand {
@@ -26,7 +30,21 @@ impl Expand {
         skills: true,
         languages: true,
         employer_info: true,
+        locations: true,
+        groups: true,
     };
+
+    /// Set what one `expand` value asks for; unknown values are ignored.
+    pub fn ask(&mut self, value: &str) {
+        match value {
+            "skills" => self.skills = true,
+            "languages" => self.languages = true,
+            "employerInfo" => self.employer_info = true,
+            "locations" => self.locations = true,
+            "groups" => self.groups = true,
+            _ => {}
+        }
+    }
 }
 
 /// The `state` filter of the user listing (Genesys' default is `active`).
@@ -101,12 +119,7 @@ pub fn list_params(pairs: &[(String, String)]) -> Result<ListParams, String> {
             }
             "expand" => {
                 for e in value.split(',').map(str::trim) {
-                    match e {
-                        "skills" => p.expand.skills = true,
-                        "languages" => p.expand.languages = true,
-                        "employerInfo" => p.expand.employer_info = true,
-                        _ => {}
-                    }
+                    p.expand.ask(e);
                 }
             }
             "name" => p.name = Some(value.clone()),
@@ -170,8 +183,8 @@ mod tests {
             p.expand,
             Expand {
                 skills: true,
-                languages: false,
-                employer_info: true
+                employer_info: true,
+                ..Expand::default()
             }
         );
         assert_eq!(parse("").unwrap().expand, Expand::default());

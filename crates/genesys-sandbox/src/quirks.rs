@@ -7,6 +7,8 @@
 //! and without `limit`, and the documented `username` rule. [`Quirks::none`] turns
 //! everything off, for tests that are about something else.
 
+use std::time::Duration;
+
 /// The unit of the user-endpoint limit's key in 429 bodies and the limits endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitUnit {
@@ -54,6 +56,15 @@ pub struct Quirks {
     pub ignore_fields: Vec<String>,
     /// When a PATCH's `addresses` omits an EMAIL entry the user holds, keep it.
     pub keep_omitted_email: bool,
+    /// Whether a user added to a queue (`POST .../members`) starts joined
+    /// (UNVERIFIED; default true).
+    pub queue_add_joined: bool,
+    /// How long an accepted join change (`PATCH /routing/queues/{id}/members`,
+    /// `PATCH /users/{id}/queues`, both "processed asynchronously") takes to show.
+    pub join_delay: Duration,
+    /// Most user ids one division move (`POST /authorization/divisions/{id}/objects/USER`)
+    /// takes: undocumented, so the realistic sandbox takes what Terraform sends, 1.
+    pub division_move_max: usize,
 }
 
 impl Quirks {
@@ -71,6 +82,9 @@ impl Quirks {
             unknown_limit_key: false,
             ignore_fields: vec!["username".into()],
             keep_omitted_email: false,
+            queue_add_joined: true,
+            join_delay: Duration::from_millis(300),
+            division_move_max: 1,
         }
     }
 
@@ -89,6 +103,9 @@ impl Quirks {
             unknown_limit_key: false,
             ignore_fields: Vec::new(),
             keep_omitted_email: false,
+            queue_add_joined: true,
+            join_delay: Duration::ZERO,
+            division_move_max: 1000,
         }
     }
 }

@@ -50,11 +50,8 @@ fn parse(body: &Value) -> Result<(u64, u64, Expand, Vec<Criterion>), ApiError> {
         .into_iter()
         .flatten()
     {
-        match e.as_str() {
-            Some("skills") => expand.skills = true,
-            Some("languages") => expand.languages = true,
-            Some("employerInfo") => expand.employer_info = true,
-            _ => {}
+        if let Some(e) = e.as_str() {
+            expand.ask(e);
         }
     }
     let mut criteria = Vec::new();

@@ -62,6 +62,8 @@ fn miss_expand(user: &mut Value, expand: Expand) {
             (expand.skills, "skills"),
             (expand.languages, "languages"),
             (expand.employer_info, "employerInfo"),
+            (expand.locations, "locations"),
+            (expand.groups, "groups"),
         ] {
             if asked {
                 m.remove(key);
@@ -199,6 +201,13 @@ pub async fn patch_one(
             ApiError::new(StatusCode::CONFLICT, "general.conflict", message)
         });
     }
+    let locations = match up.field("locations") {
+        Some(v) if !up.sets_state() => Some(
+            crate::routes_locations::normalize_user_locations(&store.org.locations, v)
+                .map_err(ApiError::bad_request)?,
+        ),
+        _ => None,
+    };
     let manager_exists = up.manager_id().is_some_and(|m| store.lookup(m).is_some());
     let quirks = store.quirks().clone();
     let rules = update::Rules {
@@ -210,6 +219,9 @@ pub async fn patch_one(
     store
         .update(i, |rec| {
             update::apply(&mut rec.doc, &up, &rules)?;
+            if let Some(list) = locations {
+                rec.doc.insert("locations".into(), list);
+            }
             rec.bump_version();
             Ok::<_, String>(())
         })

@@ -165,17 +165,37 @@ pub struct Named {
     pub name: String,
 }
 
-/// The org's skill and language catalogue and its two divisions.
+/// The org's skill and language catalogue and its divisions.
 #[derive(Clone, Debug)]
 pub struct Catalogue {
     pub skills: Vec<Named>,
     pub languages: Vec<Named>,
-    /// `Home` (writable) and `Restricted Ops` (every write answers 403).
-    pub divisions: [Named; 2],
+    /// `Home` ([`HOME`], the home division, writable), `Restricted Ops`
+    /// ([`RESTRICTED`], every write answers 403) and `Sales` ([`SALES`], writable).
+    pub divisions: Vec<Named>,
 }
 
 pub const HOME_DIVISION: &str = "Home";
 pub const RESTRICTED_DIVISION: &str = "Restricted Ops";
+pub const SALES_DIVISION: &str = "Sales";
+/// Indices into [`Catalogue::divisions`].
+pub const HOME: usize = 0;
+pub const RESTRICTED: usize = 1;
+pub const SALES: usize = 2;
+
+impl Catalogue {
+    /// Whether the sandbox's OAuth client may write in this division: its role
+    /// covers `Home` and `Sales` only, so `Restricted Ops` and any division a test
+    /// made up are refused.
+    pub fn writable_division(&self, id: &str) -> bool {
+        [HOME, SALES].iter().any(|&d| self.divisions[d].id == id)
+    }
+
+    /// The index of a division id.
+    pub fn division_index(&self, id: &str) -> Option<usize> {
+        self.divisions.iter().position(|d| d.id == id)
+    }
+}
 
 pub fn catalogue(seed: u64) -> Catalogue {
     let mut rng = stream(seed, 2);
@@ -188,10 +208,12 @@ pub fn catalogue(seed: u64) -> Catalogue {
     // Drawn after the catalogue so that the home division keeps its historic id.
     let home = named(HOME_DIVISION);
     let restricted = named(RESTRICTED_DIVISION);
+    // Drawn last so that the first two keep their historic ids.
+    let sales = named(SALES_DIVISION);
     Catalogue {
         skills,
         languages,
-        divisions: [home, restricted],
+        divisions: vec![home, restricted, sales],
     }
 }
 
@@ -334,7 +356,11 @@ pub fn user(seed: u64, ids: &[u128], i: usize, cat: &Catalogue, quirks: &Quirks)
         .then(|| first.chars().take(3).collect());
     let acd_auto_answer = rng.random_bool(0.2);
     let version: i64 = rng.random_range(1..=3);
-    let division = &cat.divisions[usize::from(starts_restricted(seed, i, quirks.restricted_share))];
+    let division = &cat.divisions[if starts_restricted(seed, i, quirks.restricted_share) {
+        RESTRICTED
+    } else {
+        HOME
+    }];
 
     let mut doc = Map::new();
     doc.insert("id".into(), json!(id));

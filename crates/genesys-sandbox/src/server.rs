@@ -26,7 +26,10 @@ use super::gate::Gate;
 use super::state::Store;
 use super::stats::SandboxStats;
 use super::wire::ApiError;
-use super::{front, routes_auth, routes_routing, routes_search, routes_users};
+use super::{
+    front, routes_auth, routes_authz, routes_divisions, routes_groups, routes_locations,
+    routes_queues, routes_routing, routes_search, routes_users,
+};
 
 /// Everything the handlers share. Each lock is held briefly and never across an await.
 pub struct Shared {
@@ -122,6 +125,69 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/users/{id}/routinglanguages/{language_id}",
             axum::routing::delete(routes_routing::delete_user_language),
         )
+        .route(
+            "/api/v2/users/{id}/queues",
+            get(routes_queues::user_queues).patch(routes_queues::patch_user_queues),
+        )
+        .route("/api/v2/routing/queues", get(routes_queues::list))
+        .route(
+            "/api/v2/routing/queues/{queue_id}/members",
+            get(routes_queues::members)
+                .post(routes_queues::post_members)
+                .patch(routes_queues::patch_members),
+        )
+        .route(
+            "/api/v2/routing/queues/{queue_id}/members/{member_id}",
+            axum::routing::delete(routes_queues::delete_member),
+        )
+        .route("/api/v2/groups", get(routes_groups::list))
+        .route("/api/v2/groups/search", post(routes_groups::search))
+        .route("/api/v2/groups/{id}", get(routes_groups::get_one))
+        .route(
+            "/api/v2/groups/{id}/individuals",
+            get(routes_groups::individuals),
+        )
+        .route(
+            "/api/v2/groups/{id}/members",
+            get(routes_groups::members)
+                .post(routes_groups::add_members)
+                .delete(routes_groups::remove_members),
+        )
+        .route("/api/v2/authorization/roles", get(routes_authz::roles))
+        .route(
+            "/api/v2/authorization/subjects/{id}",
+            get(routes_authz::get_subject),
+        )
+        .route(
+            "/api/v2/authorization/subjects/{id}/bulkadd",
+            post(routes_authz::bulkadd),
+        )
+        .route(
+            "/api/v2/authorization/subjects/{id}/bulkremove",
+            post(routes_authz::bulkremove),
+        )
+        .route(
+            "/api/v2/authorization/subjects/{id}/bulkreplace",
+            post(routes_authz::bulkreplace),
+        )
+        .route(
+            "/api/v2/authorization/subjects/{id}/divisions/{division_id}/roles/{role_id}",
+            axum::routing::delete(routes_authz::delete_grant),
+        )
+        .route(
+            "/api/v2/authorization/divisions",
+            get(routes_divisions::list),
+        )
+        .route(
+            "/api/v2/authorization/divisions/home",
+            get(routes_divisions::home),
+        )
+        .route(
+            "/api/v2/authorization/divisions/{division_id}/objects/{object_type}",
+            post(routes_divisions::move_objects),
+        )
+        .route("/api/v2/locations", get(routes_locations::list))
+        .route("/api/v2/locations/search", post(routes_locations::search))
         .route("/api/v2/routing/skills", get(routes_routing::skills))
         .route("/api/v2/routing/languages", get(routes_routing::languages))
         .route(

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::contacts;
+use crate::org::Org;
 use crate::query::{Expand, StateFilter};
 use crate::quirks::Quirks;
 use crate::seed::{self, Catalogue, Named};
@@ -114,6 +115,8 @@ pub struct Store {
     language_index: HashMap<String, u16>,
     /// Counter for the concurrent writer's certification markers.
     marker: u64,
+    /// Queues, groups, roles, grants and locations.
+    pub org: Org,
 }
 
 fn state_code(s: &str) -> u8 {
@@ -136,7 +139,7 @@ impl Store {
             .enumerate()
             .map(|(i, id)| (*id, i as u32))
             .collect();
-        let states = (0..users)
+        let states: Vec<u8> = (0..users)
             .map(|i| state_code(seed::initial_state(seed, i, &quirks)))
             .collect();
         let catalogue = seed::catalogue(seed);
@@ -148,7 +151,16 @@ impl Store {
         };
         let skill_index = by_id(&catalogue.skills);
         let language_index = by_id(&catalogue.languages);
-        Store {
+        let writable: Vec<u32> = (0..users)
+            .filter(|&i| {
+                states[i] != state_code("deleted")
+                    && !seed::starts_restricted(seed, i, quirks.restricted_share)
+            })
+            .take(32)
+            .map(|i| i as u32)
+            .collect();
+        let org = crate::seed_org::org(seed, &writable, quirks.join_delay);
+        let mut store = Store {
             seed,
             quirks,
             ids,
@@ -159,7 +171,18 @@ impl Store {
             skill_index,
             language_index,
             marker: 0,
+            org,
+        };
+        if let Some(&u) = writable.get(crate::seed_org::LOCATED_USER) {
+            let location = store.org.locations[0].id.clone();
+            store.update(u as usize, |rec| {
+                rec.doc.insert(
+                    "locations".into(),
+                    json!([{ "id": location, "notes": crate::seed_org::LOCATED_NOTES }]),
+                );
+            });
         }
+        store
     }
 
     pub fn quirks(&self) -> &Quirks {
@@ -206,13 +229,13 @@ impl Store {
     }
 
     /// Whether user `i` is outside the sandbox client's reach (every write answers
-    /// 403): its role covers the home division only, so a user placed in any other
+    /// 403): its role covers `Home` and `Sales` only, so a user placed in any other
     /// division (the seeded restricted one, or one a test made up) is refused.
     pub fn is_restricted(&self, i: usize) -> bool {
         match self.changed.get(&(i as u32)) {
             Some(rec) => rec
                 .division_id()
-                .is_some_and(|d| d != self.catalogue.divisions[0].id),
+                .is_some_and(|d| !self.catalogue.writable_division(d)),
             None => seed::starts_restricted(self.seed, i, self.quirks.restricted_share),
         }
     }
@@ -235,6 +258,33 @@ impl Store {
         let mut doc = rec.doc.clone();
         if !expand.employer_info {
             doc.remove("employerInfo");
+        }
+        match doc.remove("locations") {
+            Some(Value::Array(list)) if expand.locations => {
+                let list = list
+                    .iter()
+                    .map(crate::routes_locations::render_user_location)
+                    .collect();
+                doc.insert("locations".into(), Value::Array(list));
+            }
+            _ if expand.locations => {
+                doc.insert("locations".into(), json!([]));
+            }
+            _ => {}
+        }
+        // Groups are derived from the org (a PATCH's `groups` is kept, never shown).
+        doc.remove("groups");
+        if expand.groups {
+            let groups: Vec<Value> = self
+                .org
+                .groups_of(i as u32)
+                .into_iter()
+                .map(|g| {
+                    let id = &self.org.groups[g].id;
+                    json!({ "id": id, "selfUri": format!("/api/v2/groups/{id}") })
+                })
+                .collect();
+            doc.insert("groups".into(), Value::Array(groups));
         }
         let rules = self.quirks.contact_rules;
         let addresses: Vec<Value> = doc

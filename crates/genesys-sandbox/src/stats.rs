@@ -42,6 +42,12 @@ pub struct SandboxStats {
     pub concurrent_writes: u64,
     /// Tokens revoked by the revocation fault.
     pub revoked: u64,
+    /// Membership changes applied: each queue member added or removed, each join
+    /// change accepted, each group member added or removed, each grant added or
+    /// removed, each user moved to another division. A write that changes nothing
+    /// adds nothing, so a converged second run shows 0.
+    #[serde(default)]
+    pub membership_writes: u64,
 }
 
 impl SandboxStats {
@@ -96,6 +102,52 @@ pub fn route_template(path: &str) -> String {
         }
         ["api", "v2", "routing", "skills"] => "/api/v2/routing/skills",
         ["api", "v2", "routing", "languages"] => "/api/v2/routing/languages",
+        ["api", "v2", "users", _, "queues"] => "/api/v2/users/{id}/queues",
+        ["api", "v2", "routing", "queues"] => "/api/v2/routing/queues",
+        ["api", "v2", "routing", "queues", _, "members"] => {
+            "/api/v2/routing/queues/{queueId}/members"
+        }
+        ["api", "v2", "routing", "queues", _, "members", _] => {
+            "/api/v2/routing/queues/{queueId}/members/{memberId}"
+        }
+        ["api", "v2", "groups"] => "/api/v2/groups",
+        ["api", "v2", "groups", "search"] => "/api/v2/groups/search",
+        ["api", "v2", "groups", _] => "/api/v2/groups/{groupId}",
+        ["api", "v2", "groups", _, "members"] => "/api/v2/groups/{groupId}/members",
+        ["api", "v2", "groups", _, "individuals"] => "/api/v2/groups/{groupId}/individuals",
+        ["api", "v2", "locations"] => "/api/v2/locations",
+        ["api", "v2", "locations", "search"] => "/api/v2/locations/search",
+        ["api", "v2", "authorization", "roles"] => "/api/v2/authorization/roles",
+        ["api", "v2", "authorization", "divisions"] => "/api/v2/authorization/divisions",
+        ["api", "v2", "authorization", "divisions", "home"] => {
+            "/api/v2/authorization/divisions/home"
+        }
+        ["api", "v2", "authorization", "divisions", _, "objects", _] => {
+            "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}"
+        }
+        ["api", "v2", "authorization", "subjects", _] => {
+            "/api/v2/authorization/subjects/{subjectId}"
+        }
+        ["api", "v2", "authorization", "subjects", _, "bulkadd"] => {
+            "/api/v2/authorization/subjects/{subjectId}/bulkadd"
+        }
+        ["api", "v2", "authorization", "subjects", _, "bulkremove"] => {
+            "/api/v2/authorization/subjects/{subjectId}/bulkremove"
+        }
+        ["api", "v2", "authorization", "subjects", _, "bulkreplace"] => {
+            "/api/v2/authorization/subjects/{subjectId}/bulkreplace"
+        }
+        [
+            "api",
+            "v2",
+            "authorization",
+            "subjects",
+            _,
+            "divisions",
+            _,
+            "roles",
+            _,
+        ] => "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}",
         ["api", "v2", "organizations", "limits", "namespaces", _] => {
             "/api/v2/organizations/limits/namespaces/{namespace}"
         }

@@ -78,6 +78,11 @@ impl Update {
         self.fields.get("manager").and_then(Value::as_str)
     }
 
+    /// A field of the body, as sent.
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+
     /// Whether the body sets `state` (the only field then applied; it restores a
     /// deleted user).
     pub fn sets_state(&self) -> bool {

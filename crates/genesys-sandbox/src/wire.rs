@@ -28,6 +28,9 @@ pub struct ApiError {
     pub limit: Option<Box<Limit>>,
     /// Only for 429s: the `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
+    /// `details` of the body (`[{errorCode, entityId, entityName}]` naming the
+    /// entities a write refused); empty for most errors.
+    pub details: Vec<Value>,
 }
 
 impl ApiError {
@@ -38,7 +41,14 @@ impl ApiError {
             message: message.into(),
             limit: None,
             retry_after: None,
+            details: Vec::new(),
         }
+    }
+
+    /// The same error with `details` naming entities.
+    pub fn with_details(mut self, details: Vec<Value>) -> Self {
+        self.details = details;
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -60,6 +70,7 @@ impl ApiError {
             ),
             limit: None,
             retry_after: None,
+            details: Vec::new(),
         }
     }
 
@@ -94,6 +105,7 @@ impl ApiError {
             ),
             limit: limit.map(Box::new),
             retry_after: Some(retry_after),
+            details: Vec::new(),
         }
     }
 
@@ -127,7 +139,7 @@ impl ApiError {
             "code": self.code,
             "status": self.status.as_u16(),
             "contextId": context_id,
-            "details": [],
+            "details": self.details,
             "errors": [],
         });
         if let Some(limit) = &self.limit {

@@ -10,6 +10,7 @@ fn check(column: Column, raw: &str) -> Result<Parsed<'_>, String> {
         Column::Contact(m, t) => format!("{}:{}", m.prefix(), t.wire()),
         Column::Skill(s) => format!("skill:{s}"),
         Column::Language(s) => format!("language:{s}"),
+        Column::Member(f, op) => crate::input::lists::header(*f, *op),
     };
     check_cell(&column, &name, raw)
 }

@@ -95,6 +95,10 @@ impl Api {
         json(self.send(Method::PATCH, path, Some(body)).await).await
     }
 
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        json(self.send(Method::POST, path, Some(body)).await).await
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         json(self.send(Method::PUT, path, Some(body)).await).await
     }
