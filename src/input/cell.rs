@@ -156,6 +156,10 @@ pub(crate) fn check_cell_with<'a>(
                 "{name} cannot be cleared (#CLEAR): every user must have one; \
                  leave the cell empty to keep the current value"
             )),
+            Column::Member(super::Family::Division, _) => Err(format!(
+                "{name} cannot be cleared (#CLEAR): every user is in exactly one division; \
+                 write the division's name, or leave the cell empty to keep it"
+            )),
             Column::Member(_, op) if *op != super::ListOp::Replace => Err(format!(
                 "{name} cannot be #CLEAR: it lists names to {} (to empty the list, write \
                  #CLEAR in the column without {})",

@@ -19,17 +19,38 @@
 pub enum Family {
     Queues,
     Groups,
+    /// Role grants, `Role`, `Role@Division` or `Role@*` (src/members/roles.rs).
+    Roles,
+    /// The user's division: one name, replace only (src/members/division.rs).
+    Division,
+    /// The user's locations (src/members/locations.rs).
+    Locations,
 }
 
 impl Family {
-    pub const ALL: [Family; 2] = [Family::Queues, Family::Groups];
+    pub const ALL: [Family; 5] = [
+        Family::Queues,
+        Family::Groups,
+        Family::Roles,
+        Family::Division,
+        Family::Locations,
+    ];
 
     /// The header name of the replace column, and the prefix of the others.
     pub fn header(self) -> &'static str {
         match self {
             Family::Queues => "queues",
             Family::Groups => "groups",
+            Family::Roles => "roles",
+            Family::Division => "division",
+            Family::Locations => "locations",
         }
+    }
+
+    /// Whether the family has `:add` and `:remove` columns (the division is one
+    /// value: only its replace column exists).
+    pub fn has_edits(self) -> bool {
+        self != Family::Division
     }
 
     /// What one member of the family is called in messages.
@@ -37,6 +58,9 @@ impl Family {
         match self {
             Family::Queues => "queue",
             Family::Groups => "group",
+            Family::Roles => "role grant",
+            Family::Division => "division",
+            Family::Locations => "location",
         }
     }
 }
@@ -83,6 +107,7 @@ pub fn classify(name: &str) -> Option<(Family, ListOp)> {
     Family::ALL.into_iter().find_map(|f| {
         ListOp::ALL
             .into_iter()
+            .filter(|op| f.has_edits() || *op == ListOp::Replace)
             .find(|op| header(f, *op) == name)
             .map(|op| (f, op))
     })

@@ -296,8 +296,12 @@ fn import_alias(name: &str) -> Option<Result<Column, String>> {
         ),
         "phone_mobile" | "mobile" => refuse("use \"phone:MOBILE\" (or \"sms:MOBILE\") instead"),
         "phone_home" => refuse("use \"phone:HOME\" instead"),
-        "division" | "roles" | "role" | "location" | "locations" | "password" | "reports_to"
-        | "utilization" => refuse(
+        "role" | "roles" => {
+            refuse("use \"roles\" (names as Role, Role@Division or Role@*) instead")
+        }
+        "location" | "locations" => refuse("use \"locations\" (location names) instead"),
+        "division" => refuse("use \"division\" (the division's name) instead"),
+        "password" | "reports_to" | "utilization" => refuse(
             "genupdate does not change it; drop the column (see the README, \"CSV format\", \
              for the columns genupdate writes)",
         ),
@@ -390,7 +394,7 @@ fn unknown_column(name: &str) -> String {
         ),
         None => format!(
             "unknown column {}{COLUMNS_ARE}id, {}, phone:TYPE, email:TYPE, sms:TYPE, \
-             skill:NAME, language:NAME, queues, groups (each also with :add and :remove; see the README, \"CSV format\")",
+             skill:NAME, language:NAME, queues, groups, roles, locations (each also with :add and :remove), division (see the README, \"CSV format\")",
             quote(name),
             ProfileField::ALL.map(|f| f.header()).join(", ")
         ),
@@ -402,7 +406,9 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
     let n = normalise(name);
     let list = super::Family::ALL
         .into_iter()
-        .flat_map(|f| super::ListOp::ALL.map(|op| super::lists::header(f, op)))
+        .flat_map(|f| super::ListOp::ALL.map(move |op| (f, op)))
+        .filter(|(f, op)| f.has_edits() || *op == super::ListOp::Replace)
+        .map(|(f, op)| super::lists::header(f, op))
         .find(|h| normalise(h) == n || normalise(&h.replace(':', "")) == n.replace(':', ""));
     if list.is_some() {
         return list;
@@ -429,7 +435,9 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
     let n = normalise(name);
     let lists: Vec<String> = super::Family::ALL
         .into_iter()
-        .flat_map(|f| super::ListOp::ALL.map(|op| super::lists::header(f, op)))
+        .flat_map(|f| super::ListOp::ALL.map(move |op| (f, op)))
+        .filter(|(f, op)| f.has_edits() || *op == super::ListOp::Replace)
+        .map(|(f, op)| super::lists::header(f, op))
         .collect();
     let mut candidates: Vec<&str> = ProfileField::ALL.iter().map(|f| f.header()).collect();
     candidates.push("id");

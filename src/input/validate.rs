@@ -119,6 +119,18 @@ pub(crate) fn list_conflict(
     lists: &[(usize, Family, ListOp, Vec<String>)],
     names: &[String],
 ) -> Option<(usize, String)> {
+    for (i, family, _, names_given) in lists {
+        if *family == Family::Division && names_given.len() != 1 {
+            return Some((
+                *i,
+                format!(
+                    "{} names {} divisions: a user is in exactly one division; write one name",
+                    names[*i],
+                    names_given.len()
+                ),
+            ));
+        }
+    }
     for (i, family, op, added) in lists {
         for (j, other, other_op, removed) in lists {
             if family != other || i == j {

@@ -59,6 +59,8 @@ fn max_per_call(family: Family) -> usize {
     match family {
         Family::Queues => MAX_QUEUE_MEMBERS_PER_CALL,
         Family::Groups => MAX_GROUP_MEMBERS_PER_CALL,
+        // Written per user by `super::personal`, never batched here.
+        Family::Roles | Family::Division | Family::Locations => 1,
     }
 }
 
@@ -76,6 +78,7 @@ impl<'a> Phase<'a> {
         match family {
             Family::Queues => self.client.queue_members(target).await.map(to_members),
             Family::Groups => self.client.group_members(target).await.map(to_members),
+            Family::Roles | Family::Division | Family::Locations => Ok(Members::new()),
         }
     }
 
@@ -126,6 +129,8 @@ impl<'a> Phase<'a> {
                     }
                 }
             }
+            // Per-user families read their own state in `super::personal`.
+            Family::Roles | Family::Division | Family::Locations => {}
             Family::Groups => {
                 if self.group_scan.is_none() {
                     match self.scan_groups().await {
@@ -347,6 +352,18 @@ impl<'a> Phase<'a> {
                 }
                 (Family::Groups, Change::Remove) => {
                     self.client.remove_group_members(&batch.target, &ids).await
+                }
+                (Family::Roles | Family::Division | Family::Locations, _) => {
+                    Err(ApiError::Rejected {
+                        status: 400,
+                        code: "genupdate.internal".into(),
+                        message: format!(
+                            "{} changes are written per user, not in member batches",
+                            batch.family.header()
+                        ),
+                        correlation_id: None,
+                        attempts: 0,
+                    })
                 }
             };
             let e = match sent {

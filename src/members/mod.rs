@@ -44,6 +44,7 @@ pub mod lookup;
 pub mod model;
 pub mod names;
 pub mod outcome;
+pub mod personal;
 pub mod roles;
 pub mod writes;
 
@@ -221,6 +222,17 @@ pub async fn run(
             continue;
         }
         let targets = prepared.targets.get(&fam).unwrap_or(&empty);
+        if personal::is_personal(fam) {
+            let ctx = personal::Ctx {
+                client,
+                journal,
+                dry_run,
+                stopper,
+                results: &results,
+            };
+            personal::run(&ctx, fam, &wants, targets).await;
+            continue;
+        }
         // The users' own lists, for replace cells.
         let mut current: HashMap<String, Vec<(String, String)>> = HashMap::new();
         let replacing: BTreeSet<&str> = wants
@@ -321,6 +333,13 @@ pub fn failure(e: &ApiError, family: Family, target: &Target, stopper: &Stopper)
         }
         (Reason::Forbidden, Family::Groups) => {
             " (the OAuth client's role needs directory:group:edit in the group's division)"
+        }
+        (Reason::Forbidden, Family::Roles) => {
+            " (the OAuth client's role needs authorization:grant:add to add grants and \
+             authorization:grant:delete to remove them; authorization:grant:view to read them)"
+        }
+        (Reason::Forbidden, Family::Locations) => {
+            " (the OAuth client's role needs directory:user:edit in the user's division)"
         }
         _ => "",
     };

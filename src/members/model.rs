@@ -70,7 +70,8 @@ impl Op {
     /// `+Support` / `-Night Shift` (a step that is not a change, such as a read of
     /// the user's current list, has no target and shows its name alone).
     pub fn show(&self) -> String {
-        if self.target.is_empty() {
+        // A division move is named as the move itself (`Home -> Sales`).
+        if self.target.is_empty() || self.family == Family::Division {
             return self.name.clone();
         }
         format!("{}{}", self.change.sign(), self.name)

@@ -26,6 +26,9 @@ pub async fn resolve(
     family: Family,
     names: &BTreeSet<String>,
 ) -> Result<(HashMap<String, Lookup>, u64), ApiError> {
+    if family == Family::Roles {
+        return super::lookup::resolve_roles(client, names).await;
+    }
     let mut out = HashMap::new();
     let mut requests = 0;
     let mut everything: Option<Vec<NamedEntity>> = None;
@@ -33,6 +36,9 @@ pub async fn resolve(
         let found = match family {
             Family::Queues => client.find_queues(name).await?,
             Family::Groups => client.find_groups(name).await?,
+            Family::Division => entities(client.find_divisions(name).await?),
+            Family::Locations => entities(client.search_locations(name).await?),
+            Family::Roles => Vec::new(),
         };
         requests += 1;
         let mut lookup = classify(family, name, &found);
@@ -46,6 +52,7 @@ pub async fn resolve(
                     requests += 1;
                     client.find_queues(&format!("{prefix}*")).await?
                 }
+                Family::Division | Family::Locations | Family::Roles => found.clone(),
                 Family::Groups => {
                     if everything.is_none() {
                         requests += 1;
@@ -59,6 +66,18 @@ pub async fn resolve(
         out.insert(name.clone(), lookup);
     }
     Ok((out, requests))
+}
+
+/// Division and location lookups in the shape `classify` takes.
+fn entities(found: Vec<crate::client::NamedRef>) -> Vec<NamedEntity> {
+    found
+        .into_iter()
+        .map(|r| NamedEntity {
+            name: r.name.unwrap_or_default(),
+            id: r.id,
+            ..NamedEntity::default()
+        })
+        .collect()
 }
 
 /// The pure decision for one name over the entities a lookup returned.
