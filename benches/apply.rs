@@ -9,7 +9,11 @@
 //! user afterwards), or `cargo bench --bench apply -- sync` (a 20,000-user org, a
 //! CSV of profile columns listing every user with 1% changed, keyed by id and then
 //! by email, at the sandbox's default pace: the whole-org scan against the ideal of
-//! one write per changed row plus one read per 500 users).
+//! one write per changed row plus one read per 500 users), or
+//! `cargo bench --bench apply -- memberships` (`MEMBER_USERS` users, default 1,000,
+//! each added to the same three queues at the sandbox's default pace, then the same
+//! file again: member writes and reads against their bounds, requests per changed
+//! membership).
 //!
 //! The sandbox runs in this process; genupdate runs as a child process (the real
 //! binary) so its peak RSS and CPU time are its own, read with wait4(2).
@@ -55,6 +59,7 @@ fn main() {
         "100k" => rt.block_on(table(&SCENARIOS[2..])),
         "pace" => rt.block_on(pace_and_faults()),
         "sync" => rt.block_on(sync()),
+        "memberships" => rt.block_on(memberships()),
         _ => rt.block_on(table(SCENARIOS)),
     }
 }
@@ -306,6 +311,87 @@ async fn sync() {
         );
         sb.shutdown().await;
     }
+}
+
+async fn memberships() {
+    let users = std::env::var("MEMBER_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000usize);
+    let cfg = SandboxConfig {
+        users,
+        quirks: Quirks::none(),
+        ..SandboxConfig::default()
+    };
+    let sb = Sandbox::start(cfg).await.expect("sandbox");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("members.csv");
+    let ids = sb.writable_user_ids();
+    let queues = ["Support", "Sales Inbound", "Billing"];
+    let before: usize = queues
+        .iter()
+        .map(|q| sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue")).len())
+        .sum();
+    let mut text = String::from("id,queues:add\n");
+    for id in &ids {
+        text.push_str(&format!("{id},{}\n", queues.join(";")));
+    }
+    std::fs::write(&file, text).expect("write the CSV");
+    println!(
+        "| run | users | memberships changed | requests | member writes (bound) | member-list reads (bound) | lookups | requests per changed membership | wall s | peak RSS MiB | exit |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for run in ["first", "again"] {
+        sb.reset_stats();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_genupdate"));
+        cmd.args(["apply", "--quiet"])
+            .arg(&file)
+            .env("GENESYSCLOUD_REGION", sb.url())
+            .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret");
+        let (m, wall) = measure(&mut cmd).await;
+        let st = sb.stats();
+        let count = |prefix: &str| -> u64 {
+            st.by_route
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| *v)
+                .sum()
+        };
+        let writes = count("POST /api/v2/routing/queues/{queueId}/members")
+            + count("PATCH /api/v2/routing/queues/{queueId}/members");
+        let reads = count("GET /api/v2/routing/queues/{queueId}/members");
+        let lookups = count("GET /api/v2/routing/queues ");
+        let after: usize = queues
+            .iter()
+            .map(|q| sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue")).len())
+            .sum();
+        let pages: usize = queues
+            .iter()
+            .map(|q| {
+                sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue"))
+                    .len()
+                    .div_ceil(100)
+            })
+            .sum();
+        let changed = if run == "first" { after - before } else { 0 };
+        let per = if changed > 0 {
+            format!("{:.3}", st.requests as f64 / changed as f64)
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {run} | {} | {changed} | {} | {writes} ({}) | {reads} ({}) | {lookups} | {per} | {:.1} | {:.1} | {} |",
+            ids.len(),
+            st.requests,
+            3 * ids.len().div_ceil(100),
+            2 * pages,
+            wall.as_secs_f64(),
+            m.rss_mib,
+            m.exit
+        );
+    }
+    sb.shutdown().await;
 }
 
 fn write_csv(path: &Path, ids: &[String], title: &str) {

@@ -158,6 +158,26 @@ impl<'a> Phase<'a> {
         out
     }
 
+    /// The names of the groups `user` is a direct member of (empty when they cannot
+    /// be read: this only improves a message).
+    pub async fn groups_of(&mut self, user: &str) -> Vec<String> {
+        if self.group_scan.is_none() {
+            match self.scan_groups().await {
+                Ok(scan) => self.group_scan = Some(scan),
+                Err(_) => return Vec::new(),
+            }
+        }
+        let mut names: Vec<String> = self
+            .group_scan
+            .iter()
+            .flatten()
+            .filter(|(_, (_, m))| m.contains_key(user))
+            .map(|(_, (name, _))| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     async fn scan_groups(&self) -> Result<HashMap<String, (String, Members)>, ApiError> {
         let mut scan = HashMap::new();
         for g in self.client.all_groups().await? {

@@ -273,15 +273,26 @@ pub async fn run(
                         }),
                         None => ops.push(op),
                     },
-                    model::Decision::Refuse(op, message) => results.push(Outcome {
-                        op,
-                        ending: Ending::Failed(Failure {
-                            reason: Some(Reason::Rejected),
-                            message,
-                            ..Failure::default()
-                        }),
-                        note: None,
-                    }),
+                    model::Decision::Refuse(op, _) => {
+                        // Name the group: the queue listing does not say which one,
+                        // so the user's groups are read (only when this happens).
+                        let groups = phase.groups_of(&op.user).await;
+                        let t = targets
+                            .values()
+                            .find(|t| t.id == op.target)
+                            .cloned()
+                            .unwrap_or_default();
+                        let message = model::by_group_of(&t, &groups);
+                        results.push(Outcome {
+                            op,
+                            ending: Ending::Failed(Failure {
+                                reason: Some(Reason::Rejected),
+                                message,
+                                ..Failure::default()
+                            }),
+                            note: None,
+                        })
+                    }
                 }
             }
         }

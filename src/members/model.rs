@@ -177,10 +177,17 @@ pub fn diff(
 
 /// Why a membership through a group cannot be removed, naming the group when known.
 pub fn by_group(t: &Target) -> String {
-    let groups = if t.via_groups.is_empty() {
-        "a group".to_string()
-    } else {
-        format!("the group {}", t.via_groups.join(", "))
+    by_group_of(t, &[])
+}
+
+/// [`by_group`], with the user's own groups when the queue does not say which group
+/// it holds (the group must be one of them).
+pub fn by_group_of(t: &Target, users_groups: &[String]) -> String {
+    let groups = match (t.via_groups.as_slice(), users_groups) {
+        ([], []) => "a group".to_string(),
+        ([], [one]) => format!("the group '{one}'"),
+        ([], many) => format!("one of the user's groups ('{}')", many.join("', '")),
+        (via, _) => format!("the group '{}'", via.join("', '")),
     };
     format!(
         "the user is a member of '{}' through {groups} (memberBy group), which genupdate \
@@ -313,6 +320,10 @@ mod tests {
         let mut t = target("q2", "Billing");
         assert!(by_group(&t).contains("through a group"));
         t.via_groups = vec!["Billing Group".into()];
-        assert!(by_group(&t).contains("the group Billing Group"));
+        assert!(by_group(&t).contains("the group 'Billing Group'"));
+        let t = target("q2", "Billing");
+        let mine = ["Billing Group".to_string(), "Night Shift".to_string()];
+        assert!(by_group_of(&t, &mine[..1]).contains("the group 'Billing Group'"));
+        assert!(by_group_of(&t, &mine).contains("('Billing Group', 'Night Shift')"));
     }
 }

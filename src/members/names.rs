@@ -119,7 +119,7 @@ pub fn classify(family: Family, name: &str, found: &[NamedEntity]) -> Lookup {
 /// The closest of `candidates` to `name`: the same in another case, or a few edits.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     let lower = name.to_lowercase();
-    let limit = (name.chars().count() / 4).clamp(1, 3);
+    let limit = (name.chars().count() / 3).clamp(1, 3);
     candidates
         .map(|c| {
             let d = if c.to_lowercase() == lower {

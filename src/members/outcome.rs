@@ -31,6 +31,12 @@ pub fn merge(r: &mut RowResult, outcomes: &[Outcome]) {
     if outcomes.is_empty() {
         return;
     }
+    // In a stable order whatever order the batches ran in.
+    let mut sorted: Vec<Outcome> = outcomes.to_vec();
+    sorted.sort_by(|a, b| {
+        (a.op.family, a.op.change, &a.op.name).cmp(&(b.op.family, b.op.change, &b.op.name))
+    });
+    let outcomes = &sorted[..];
     let planned: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.ending == Ending::Planned)
@@ -67,7 +73,7 @@ pub fn merge(r: &mut RowResult, outcomes: &[Outcome]) {
         if r.status == Status::Unchanged {
             r.status = Status::Updated;
         }
-        message.push(format!("landed {}", describe(landed.iter().copied())));
+        message.push(format!("changed {}", describe(landed.iter().copied())));
     }
     for o in &failed {
         let Ending::Failed(f) = &o.ending else {
@@ -230,7 +236,7 @@ mod tests {
         );
         assert!(
             r.message
-                .contains("landed queues: +Support; groups: -GNight Shift"),
+                .contains("changed queues: +Support; groups: -GNight Shift"),
             "{}",
             r.message
         );
