@@ -84,6 +84,7 @@ mod tests {
         match f {
             Family::Queues => 100,
             Family::Groups => 50,
+            _ => 1,
         }
     }
 
