@@ -330,7 +330,10 @@ async fn memberships() {
     let queues = ["Support", "Sales Inbound", "Billing"];
     let before: usize = queues
         .iter()
-        .map(|q| sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue")).len())
+        .map(|q| {
+            sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue"))
+                .len()
+        })
         .sum();
     let mut text = String::from("id,queues:add\n");
     for id in &ids {
@@ -364,7 +367,10 @@ async fn memberships() {
         let lookups = count("GET /api/v2/routing/queues ");
         let after: usize = queues
             .iter()
-            .map(|q| sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue")).len())
+            .map(|q| {
+                sb.queue_member_ids(&sb.queue_id(q).expect("seeded queue"))
+                    .len()
+            })
             .sum();
         let pages: usize = queues
             .iter()

@@ -241,7 +241,9 @@ pub struct ExportArgs {
 
     /// The columns to export, comma-separated, named as in apply's header
     /// (title,department,manager,phone:WORK,skill:Billing,employerInfo.employeeId).
-    /// Default: every plain profile column.
+    /// Default: every plain profile column. `queues` and `groups` (each user's own
+    /// memberships, `;`-separated) are opt-in: they cost one read per 100 members of
+    /// every queue or group in the org.
     #[arg(long, value_name = "LIST")]
     pub columns: Option<String>,
 

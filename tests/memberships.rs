@@ -502,3 +502,46 @@ async fn a_dry_run_plans_membership_changes_and_writes_nothing() {
     );
     assert_eq!(member_writes(&sb), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_edit_apply_covers_queues_and_groups() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("people.csv");
+    let run = genupdate(
+        &sb,
+        &["export", "--columns", "title,queues,groups", "-o", s(&out)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let support = sb.queue_member_ids(&queue(&sb, "Support"));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&support[0]))
+        .expect("the Support member is exported");
+    assert!(row.contains("Support"), "{row}");
+    // Unedited: applies with no write.
+    let report = dir.path().join("r.csv");
+    let run = genupdate(&sb, &["apply", s(&out), "--report", s(&report)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(member_writes(&sb), 0, "an unedited export writes nothing");
+    // Edited: one user moves from Support to Billing (the queues cell only).
+    let mut rows = read_csv(&out);
+    let queues_at = rows[0].iter().position(|c| c == "queues").unwrap();
+    for r in rows.iter_mut().filter(|r| r[0] == support[0]) {
+        assert_eq!(r[queues_at], "Support");
+        r[queues_at] = "Billing".into();
+    }
+    let mut w = ::csv::Writer::from_path(&out).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let run = genupdate(&sb, &["apply", s(&out), "--report", s(&report)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!in_queue(&sb, "Support", &support[0]));
+    assert!(in_queue(&sb, "Billing", &support[0]));
+    let a = genupdate(&sb, &["export", "--columns", "queues:add"]).await;
+    assert_eq!(a.code, 2, "export writes the replace column only: {a:?}");
+}

@@ -54,10 +54,19 @@ async fn a_thousand_users_into_three_queues_cost_thirty_writes_and_few_reads() {
         2 * pages,
         st.requests
     );
-    assert!(writes <= 3 * n.div_ceil(100) as u64, "{writes} member writes");
-    assert!(member_reads <= 2 * pages, "{member_reads} member-list reads");
+    assert!(
+        writes <= 3 * n.div_ceil(100) as u64,
+        "{writes} member writes"
+    );
+    assert!(
+        member_reads <= 2 * pages,
+        "{member_reads} member-list reads"
+    );
     assert_eq!(lookups, 3, "one lookup per distinct name");
-    assert!(changed >= n as u64 - 5, "every row but the seeded Support members changed");
+    assert!(
+        changed >= n as u64 - 5,
+        "every row but the seeded Support members changed"
+    );
 
     // The same file again: reads only, no write.
     sb.reset_stats();

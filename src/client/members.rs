@@ -192,6 +192,11 @@ impl Client {
         Ok(all)
     }
 
+    /// Every queue of the org (`GET /api/v2/routing/queues`, paged).
+    pub async fn all_queues(&self) -> Result<Vec<NamedEntity>, ApiError> {
+        self.list_all("/api/v2/routing/queues?").await
+    }
+
     /// Every group of the org (`GET /api/v2/groups`, paged).
     pub async fn all_groups(&self) -> Result<Vec<NamedEntity>, ApiError> {
         self.list_all("/api/v2/groups?").await

@@ -37,6 +37,7 @@ use crate::runner::{Stop, Stopper};
 use crate::summary::ExitReason;
 
 pub mod batch;
+pub mod export;
 pub mod family;
 pub mod model;
 pub mod names;
