@@ -44,7 +44,8 @@
 //!   the rules, entries are stored as sent.
 //! - **Best-effort expand** (`expand_miss_share`, 0.1): in list reads (paged and
 //!   `id=`) each user that was asked to be expanded may come back without its
-//!   `skills`, `languages` and `employerInfo` keys ("resolved with a best effort
+//!   `skills`, `languages`, `employerInfo`, `locations` and `groups` keys it asked
+//!   for ("resolved with a best effort
 //!   approach and not guaranteed to be returned"). The single GET and
 //!   `GET /api/v2/users/{id}/routingskills|routinglanguages` always answer fully.
 //! - **429 bodies** (`omit_limit_share`, 0.5): the `limit` object is "not
@@ -61,6 +62,62 @@
 //!   `addresses` leaves out is kept anyway (undocumented; for client tests that
 //!   verify what they read back).
 //!
+//! - **Asynchronous queue joins** (`join_delay`, 300 ms; [`Quirks::none`]: 0):
+//!   `PATCH /routing/queues/{id}/members` and `PATCH /users/{id}/queues` ("processed
+//!   asynchronously") answer 202 and the change shows only once the delay has
+//!   passed (reads before see the old state). [`Sandbox::apply_pending_joins`]
+//!   applies them at once for tests.
+//! - **Added members are joined** (`queue_add_joined`, true; UNVERIFIED).
+//! - **One user per division move** (`division_move_max`, 1; [`Quirks::none`]:
+//!   1000): the maximum is undocumented and Terraform sends one id per call, so
+//!   more ids answer 400 `objects.limit.exceeded`.
+//!
+//! # Memberships (always on; `README.md` "The sandbox" lists the seeded org)
+//!
+//! Queues, groups, roles, divisions and locations as genesys-api-admin.md B–F
+//! documents them, each with its trap:
+//!
+//! - Name lookups are not exact: `GET /routing/queues?name=` is a prefix (`*` at
+//!   either end a wildcard), roles' and divisions' `name=` a substring, all
+//!   ignoring case. Groups and locations have no `name` parameter (ignored: all
+//!   come back); their `POST …/search` takes `EXACT` on `["name"]` (ignoring case,
+//!   UNVERIFIED).
+//! - Queue member pages have no `total`, `pageCount` or `lastUri`; `nextUri` only
+//!   while more follow; `pageSize` ≤ 100. `GET /users/{id}/queues` shows joined
+//!   queues only unless `joined=false` (then only unjoined ones).
+//! - Queue member `POST` (add, or remove with `?delete=true`) takes ≤ 100 `[{id}]`
+//!   (more: 400 `members.limit.exceeded`) and answers 204 with no body. Unknown or
+//!   deleted users: 400 `invalid.member.ids` naming every one in the message and
+//!   in `details[].entityId`, nothing applied (UNVERIFIED). Members through a
+//!   group (`memberBy: "group"`, not joined until joined; UNVERIFIED) cannot be
+//!   removed directly: 400 `queue.member.added.by.group` naming member and group
+//!   (UNVERIFIED; Terraform checks this itself). `DELETE …/members/{id}`: 204, 404
+//!   for a non-member.
+//! - Group member writes take ≤ 50 ids (400 `members.limit.exceeded`) and answer
+//!   202 `{}` (content UNVERIFIED); each one that changes something bumps the
+//!   group's `version`; a `version` that is not current answers 409
+//!   `general.conflict` ("Version mismatch", code UNVERIFIED); without `version`
+//!   the write is accepted (optional in today's model).
+//! - Grants: `bulkadd`, `bulkremove`, `bulkreplace` (replaces direct grants only)
+//!   and the one-grant `DELETE` answer 204; an unknown role or division is a 404
+//!   and fails the whole request (`bulkremove` included: the trap). `*` is all
+//!   divisions, shown as a division `{id: "*", name: "All divisions"}`
+//!   (UNVERIFIED). A one-grant `DELETE` of a grant not held answers 204
+//!   (UNVERIFIED). `GET /subjects/{id}` shows inherited grants under the group's
+//!   id; without `includeDuplicates=true` an inherited grant that repeats another
+//!   is left out.
+//! - A division move changes the user's `division` and bumps its `version`
+//!   (UNVERIFIED), answering 204.
+//! - Restricted Ops: member writes on `Restricted Queue` (`routing:queue:edit`),
+//!   on `Restricted Group` (`directory:group:edit`), grant writes for a user in it
+//!   or naming it (`authorization:grant:add`/`delete`), and moves into or out of
+//!   it (`directory:user:edit`) answer 403 with `forbidden_code`.
+//! - A user's `locations` are shown with `expand=locations` as
+//!   `[{coordinates, notes, locationDefinition{id, selfUri}}]` (user-full.json),
+//!   written by the user PATCH as `[{id, notes, …}]` (or as read back), replaced
+//!   whole; an unknown location id is a 400 naming it. `expand=groups` shows
+//!   `groups: [{id, selfUri}]`.
+//!
 //! Always on: the PATCH answers the full User without the expand-only parts (no
 //! `skills`, `languages`, `employerInfo`); `version` must equal the current
 //! version (409 `general.conflict`, or 400 for `Faults::conflict_400_share`).
@@ -69,7 +126,10 @@
 //! kill switch, router) · `front` (latency, auth, limits, faults, counters) ·
 //! `gate` (tokens and windows) · `limits` (pure sliding windows) · `faults` ·
 //! `stats` · `state`, `seed` and `seed_contacts` (the lazily generated org) ·
-//! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints) ·
+//! `org`, `seed_org` and `org_inspect` (memberships, their seed, their in-process
+//! API) ·
+//! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints:
+//! users, search, routing, queues, groups, authz, divisions, locations) ·
 //! `query` and `wire` (Genesys query strings and bodies) · `secret` · `serve`.
 
 mod config;
