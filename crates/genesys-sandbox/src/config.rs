@@ -20,8 +20,8 @@ pub struct Faults {
     pub error_5xx: f64,
     /// Share of connections closed, with no response, before the request is applied.
     pub drop_before: f64,
-    /// Share of applied writes (PATCH/PUT/DELETE answered 2xx) whose connection is
-    /// closed before the response is sent.
+    /// Share of applied writes (PATCH/PUT/DELETE, and POSTs other than searches,
+    /// answered 2xx) whose connection is closed before the response is sent.
     pub drop_after_write: f64,
     /// Share of requests that revoke the token they present (answered 401).
     pub revoke_token: f64,
