@@ -20,7 +20,8 @@ Exit codes:
   1    the run finished but some rows failed (see --report / --failed), or the
        deadline passed; a 403 on one user's division fails that row only
   2    usage or configuration error (including an output path that is the input)
-  3    the input file is invalid: nothing was sent
+  3    the input file is invalid, or names a skill, language, queue or group the
+       org does not have (or two queues or groups share the name): nothing was sent
   4    the run was aborted (credentials rejected, writes refused in several
        divisions with none accepted, error budget spent, API unreachable,
        a record that cannot be written)
@@ -68,6 +69,14 @@ pub enum Command {
     /// The whole file is validated before anything is sent (exit 3 on any problem).
     /// Rows whose values already hold are reported `unchanged` and cost no write, so
     /// re-running the same file is always safe.
+    ///
+    /// Membership columns: `queues` / `groups` hold exactly the user's queues or
+    /// groups by name, `;`-separated (`\;` for a `;` inside a name, #CLEAR for
+    /// none); `queues:add`, `queues:remove`, `groups:add`, `groups:remove` change only
+    /// the names they list. Names are resolved exactly before any write (an unknown
+    /// or ambiguous name: exit 3). Changes are written in batches across rows (100
+    /// queue members, 50 group members per call) and confirmed by re-reading the
+    /// member lists; the dry run shows them as `queues: +Support`.
     Apply(Box<ApplyArgs>),
     /// Write the current values of users as a CSV that `apply` reads back.
     ///
@@ -241,7 +250,9 @@ pub struct ExportArgs {
 
     /// The columns to export, comma-separated, named as in apply's header
     /// (title,department,manager,phone:WORK,skill:Billing,employerInfo.employeeId).
-    /// Default: every plain profile column.
+    /// Default: every plain profile column. `queues` and `groups` (each user's own
+    /// memberships, `;`-separated) are opt-in: they cost one read per 100 members of
+    /// every queue or group in the org.
     #[arg(long, value_name = "LIST")]
     pub columns: Option<String>,
 

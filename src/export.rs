@@ -144,6 +144,20 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
             .map_err(usage)?,
     };
     columns.retain(|c| *c != key.column() && *c != Column::Id);
+    if let Some(c) = columns
+        .iter()
+        .find(|c| matches!(c, Column::Member(_, op) if *op != crate::input::ListOp::Replace))
+    {
+        return Err(usage(format!(
+            "--columns: {} is a change column; export writes the current memberships in the \
+             replace column ({})",
+            column_name(c),
+            match c {
+                Column::Member(f, _) => f.header(),
+                _ => "",
+            }
+        )));
+    }
     let wanted = match &args.keys {
         None => None,
         Some(path) => {
@@ -211,6 +225,12 @@ async fn run(
     if columns.iter().any(|c| matches!(c, Column::Language(_))) {
         expand.push("languages");
     }
+    let wants_locations = columns
+        .iter()
+        .any(|c| matches!(c, Column::Member(crate::input::Family::Locations, _)));
+    if wants_locations {
+        expand.push("locations");
+    }
     let manager_by_email =
         key == Key::Email && columns.contains(&Column::Profile(ProfileField::Manager));
     let emails = if manager_by_email {
@@ -229,6 +249,35 @@ async fn run(
         Some(map)
     } else {
         None
+    };
+
+    // Memberships, read per queue and group (opt-in: they cost reads).
+    let families: Vec<crate::input::Family> = columns
+        .iter()
+        .filter_map(|c| match c {
+            Column::Member(f, _) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    let memberships = if families.is_empty() {
+        crate::members::export::ByUser::new()
+    } else {
+        crate::members::export::memberships_by_user(client, &families)
+            .await
+            .map_err(|e| (Exit::Aborted, format!("reading memberships failed: {e}")))?
+    };
+
+    let location_names = if wants_locations {
+        crate::members::export::location_names(client)
+            .await
+            .map_err(|e| {
+                (
+                    Exit::Aborted,
+                    format!("reading the org's locations failed: {e}"),
+                )
+            })?
+    } else {
+        Default::default()
     };
 
     let out: Box<dyn Write> = match &args.output {
@@ -272,6 +321,17 @@ async fn run(
         }
         let mut record = vec![cell(&user, &key.column(), None, None).unwrap_or_default()];
         for (i, c) in columns.iter().enumerate() {
+            if let Column::Member(f, _) = c {
+                if let Some(v) = crate::members::export::user_cell(*f, &user, &location_names) {
+                    record.push(v);
+                    continue;
+                }
+                let mine = memberships
+                    .get(f)
+                    .and_then(|m| m.get(&user.id.to_ascii_lowercase()));
+                record.push(crate::members::export::cell(mine));
+                continue;
+            }
             match cell(&user, c, emails.as_ref(), routing[i].as_deref()) {
                 Ok(v) => record.push(v),
                 Err(Unrepresentable::Ambiguous(n)) => {

@@ -56,7 +56,7 @@ pub fn write_merged(path: &Path, entries: &[Entry], key: &str) -> io::Result<usi
 /// `queues:remove`; the replace column never appears in an undo file).
 fn list_field(field: &str) -> Option<Family> {
     match lists::classify(field) {
-        Some((family, ListOp::Add | ListOp::Remove)) => Some(family),
+        Some((family, op)) if op != ListOp::Replace => Some(family),
         _ => None,
     }
 }
@@ -226,9 +226,14 @@ impl Undo {
             return Vec::new();
         };
         let at = self.row(id);
-        let columns: Vec<usize> = [ListOp::Add, ListOp::Remove]
-            .into_iter()
-            .map(|op| self.column(&lists::header(family, op)))
+        // Only the columns already there: a new one is made when a name goes in it.
+        let columns: Vec<usize> = lists::ops(family)
+            .iter()
+            .filter(|op| **op != ListOp::Replace)
+            .filter_map(|op| {
+                let h = lists::header(family, *op);
+                self.columns.iter().position(|c| *c == h)
+            })
             .collect();
         let target = self.column(field);
         let mut names = self.names(at, target);
@@ -342,9 +347,9 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "id,queues:remove,queues:add,groups:add,groups:remove\n\
-             u1,Billing;Support,,,\n\
-             u2,,,Tier 1\\; Escalations,\n"
+            "id,queues:remove,queues:add,groups:add\n\
+             u1,Billing;Support,,\n\
+             u2,,,Tier 1\\; Escalations\n"
         );
     }
 

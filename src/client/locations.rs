@@ -56,4 +56,10 @@ impl Client {
         }
         Ok(out)
     }
+
+    /// Every location of the org (`GET /api/v2/locations`, paged): the export names
+    /// users' locations with it.
+    pub async fn all_locations(&self) -> Result<Vec<NamedRef>, ApiError> {
+        self.list_all("/api/v2/locations?").await
+    }
 }

@@ -192,6 +192,11 @@ impl Client {
         Ok(all)
     }
 
+    /// Every queue of the org (`GET /api/v2/routing/queues`, paged).
+    pub async fn all_queues(&self) -> Result<Vec<NamedEntity>, ApiError> {
+        self.list_all("/api/v2/routing/queues?").await
+    }
+
     /// Every group of the org (`GET /api/v2/groups`, paged).
     pub async fn all_groups(&self) -> Result<Vec<NamedEntity>, ApiError> {
         self.list_all("/api/v2/groups?").await
@@ -218,12 +223,17 @@ impl Client {
             .map(|_| ())
     }
 
-    /// Join up to 100 members to a queue (`PATCH …/members`, asynchronous).
-    pub async fn join_queue_members(&self, queue: &str, ids: &[String]) -> Result<(), ApiError> {
+    /// Join (or unjoin) up to 100 members of a queue (`PATCH …/members`, asynchronous).
+    pub async fn join_queue_members(
+        &self,
+        queue: &str,
+        ids: &[String],
+        joined: bool,
+    ) -> Result<(), ApiError> {
         let path = format!("/api/v2/routing/queues/{}/members", encode(queue));
         let body: Vec<_> = ids
             .iter()
-            .map(|id| json!({"id": id, "joined": true}))
+            .map(|id| json!({"id": id, "joined": joined}))
             .collect();
         self.send(Request::patch(path, json!(body), Replay::Safe))
             .await

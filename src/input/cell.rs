@@ -163,7 +163,7 @@ pub(crate) fn check_cell_with<'a>(
             Column::Member(_, op) if *op != super::ListOp::Replace => Err(format!(
                 "{name} cannot be #CLEAR: it lists names to {} (to empty the list, write \
                  #CLEAR in the column without {})",
-                if *op == super::ListOp::Add {
+                if super::lists::adds(*op) {
                     "add"
                 } else {
                     "remove"

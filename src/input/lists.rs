@@ -47,12 +47,6 @@ impl Family {
         }
     }
 
-    /// Whether the family has `:add` and `:remove` columns (the division is one
-    /// value: only its replace column exists).
-    pub fn has_edits(self) -> bool {
-        self != Family::Division
-    }
-
     /// What one member of the family is called in messages.
     pub fn noun(self) -> &'static str {
         match self {
@@ -74,6 +68,9 @@ pub enum ListOp {
     Add,
     /// `queues:remove`: not these.
     Remove,
+    /// `queues:add-unjoined` (queues only): add these without joining them. Undo
+    /// files use it to put back a member who had not joined.
+    AddUnjoined,
 }
 
 impl ListOp {
@@ -85,16 +82,38 @@ impl ListOp {
             ListOp::Replace => "",
             ListOp::Add => ":add",
             ListOp::Remove => ":remove",
+            ListOp::AddUnjoined => ":add-unjoined",
         }
     }
 
     /// The operation that undoes this one.
     pub fn inverse(self) -> ListOp {
         match self {
-            ListOp::Add => ListOp::Remove,
+            ListOp::Add | ListOp::AddUnjoined => ListOp::Remove,
             ListOp::Remove | ListOp::Replace => ListOp::Add,
         }
     }
+}
+
+/// The operations a family's columns take: every family has the three of
+/// [`ListOp::ALL`]; queues also `:add-unjoined` (a queue member's joined state).
+pub fn ops(family: Family) -> &'static [ListOp] {
+    match family {
+        Family::Queues => &[
+            ListOp::Replace,
+            ListOp::Add,
+            ListOp::Remove,
+            ListOp::AddUnjoined,
+        ],
+        Family::Groups | Family::Roles | Family::Locations => &ListOp::ALL,
+        // One value: only the replace column.
+        Family::Division => &[ListOp::Replace],
+    }
+}
+
+/// Whether the operation adds names (`:add`, `:add-unjoined`).
+pub fn adds(op: ListOp) -> bool {
+    matches!(op, ListOp::Add | ListOp::AddUnjoined)
 }
 
 /// The header name of a family's column (`queues:add`).
@@ -105,11 +124,10 @@ pub fn header(family: Family, op: ListOp) -> String {
 /// The column a header name means, if it is a list column (exact match).
 pub fn classify(name: &str) -> Option<(Family, ListOp)> {
     Family::ALL.into_iter().find_map(|f| {
-        ListOp::ALL
-            .into_iter()
-            .filter(|op| f.has_edits() || *op == ListOp::Replace)
-            .find(|op| header(f, *op) == name)
-            .map(|op| (f, op))
+        ops(f)
+            .iter()
+            .find(|op| header(f, **op) == name)
+            .map(|op| (f, *op))
     })
 }
 
@@ -214,6 +232,11 @@ mod tests {
             classify("groups:remove"),
             Some((Family::Groups, ListOp::Remove))
         );
+        assert_eq!(
+            classify("queues:add-unjoined"),
+            Some((Family::Queues, ListOp::AddUnjoined))
+        );
+        assert_eq!(classify("groups:add-unjoined"), None);
         assert_eq!(classify("Queues"), None);
         assert_eq!(classify("queues:replace"), None);
         assert_eq!(header(Family::Groups, ListOp::Add), "groups:add");

@@ -406,9 +406,11 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
     let n = normalise(name);
     let list = super::Family::ALL
         .into_iter()
-        .flat_map(|f| super::ListOp::ALL.map(move |op| (f, op)))
-        .filter(|(f, op)| f.has_edits() || *op == super::ListOp::Replace)
-        .map(|(f, op)| super::lists::header(f, op))
+        .flat_map(|f| {
+            super::lists::ops(f)
+                .iter()
+                .map(move |op| super::lists::header(f, *op))
+        })
         .find(|h| normalise(h) == n || normalise(&h.replace(':', "")) == n.replace(':', ""));
     if list.is_some() {
         return list;
@@ -435,9 +437,11 @@ pub(crate) fn suggest(name: &str) -> Option<String> {
     let n = normalise(name);
     let lists: Vec<String> = super::Family::ALL
         .into_iter()
-        .flat_map(|f| super::ListOp::ALL.map(move |op| (f, op)))
-        .filter(|(f, op)| f.has_edits() || *op == super::ListOp::Replace)
-        .map(|(f, op)| super::lists::header(f, op))
+        .flat_map(|f| {
+            super::lists::ops(f)
+                .iter()
+                .map(move |op| super::lists::header(f, *op))
+        })
         .collect();
     let mut candidates: Vec<&str> = ProfileField::ALL.iter().map(|f| f.header()).collect();
     candidates.push("id");

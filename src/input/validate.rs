@@ -150,7 +150,7 @@ pub(crate) fn list_conflict(
                     ),
                 ));
             }
-            if *op == ListOp::Add
+            if super::lists::adds(*op)
                 && *other_op == ListOp::Remove
                 && let Some(both) = added.iter().find(|n| removed.contains(n))
             {

@@ -77,6 +77,7 @@ mod tests {
             target: target.into(),
             name: target.to_uppercase(),
             change,
+            joined: None,
         }
     }
 

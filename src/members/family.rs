@@ -107,6 +107,7 @@ impl<'a> Phase<'a> {
                         target: String::new(),
                         name: format!("reading the user's {}", family.header()),
                         change: Change::Add,
+                        joined: None,
                     },
                     ending: Ending::Failed(failure(e, family, &target, self.stopper)),
                     note: None,
@@ -248,7 +249,7 @@ impl<'a> Phase<'a> {
             if let Some(j) = journal {
                 let mut unrecorded = None;
                 for op in &batch.ops {
-                    let field = lists::header(family, op.change.undo_op());
+                    let field = lists::header(family, op.undo_op());
                     let cell = lists::encode(&[op.name.as_str()]);
                     if let Err(e) = j.record(op.line, &op.user, vec![(field, Some(cell))]) {
                         unrecorded = Some(e);
@@ -312,7 +313,7 @@ impl<'a> Phase<'a> {
             if let (Ending::Failed(_), Some(j)) = (&ending, journal) {
                 // Written ahead as an intent; it did not land, so the undo file must
                 // not carry its inverse.
-                let field = lists::header(family, op.change.undo_op());
+                let field = lists::header(family, op.undo_op());
                 let _ = j.void(
                     op.line,
                     &op.user,
@@ -328,7 +329,8 @@ impl<'a> Phase<'a> {
             if family == Family::Queues
                 && op.change == Change::Add
                 && ending == Ending::Landed
-                && joined == Some(false)
+                && op.joined.is_some()
+                && joined != op.joined
             {
                 to_join.entry(op.target.clone()).or_default().push(op);
                 continue;
@@ -417,18 +419,24 @@ impl<'a> Phase<'a> {
         out
     }
 
-    /// Join queue members that were added but are not joined, then read until they
-    /// show joined (the join is asynchronous), boundedly.
+    /// Set the joined state of queue members just added to the one wanted (a user
+    /// added to a queue is joined; `:add-unjoined` is not), then read until it shows
+    /// (the PATCH is asynchronous), boundedly.
     async fn join(&self, queue: &str, ops: Vec<Op>) {
-        let ids: Vec<String> = ops.iter().map(|o| o.user.clone()).collect();
         let mut sent = Ok(());
-        for chunk in ids.chunks(MAX_QUEUE_MEMBERS_PER_CALL) {
-            sent = self.client.join_queue_members(queue, chunk).await;
-            if sent.is_err() {
-                break;
+        for want in [true, false] {
+            let ids: Vec<String> = ops
+                .iter()
+                .filter(|o| o.joined == Some(want))
+                .map(|o| o.user.clone())
+                .collect();
+            for chunk in ids.chunks(MAX_QUEUE_MEMBERS_PER_CALL) {
+                if sent.is_ok() {
+                    sent = self.client.join_queue_members(queue, chunk, want).await;
+                }
             }
         }
-        let mut joined: BTreeSet<String> = BTreeSet::new();
+        let mut settled: BTreeSet<String> = BTreeSet::new();
         if sent.is_ok() {
             for attempt in 0..JOIN_READS {
                 if attempt > 0 {
@@ -437,24 +445,29 @@ impl<'a> Phase<'a> {
                 let Ok(list) = self.client.queue_members(queue).await else {
                     break;
                 };
-                joined = list
+                settled = list
                     .into_iter()
-                    .filter(|m| m.joined == Some(true))
+                    .filter(|m| ops.iter().any(|o| o.user == m.id && o.joined == m.joined))
                     .map(|m| m.id)
                     .collect();
-                if ids.iter().all(|id| joined.contains(id)) {
+                if ops.iter().all(|o| settled.contains(&o.user)) {
                     break;
                 }
             }
         }
         for op in ops {
-            let note = (!joined.contains(&op.user)).then(|| {
+            let state = if op.joined == Some(false) {
+                "unjoined"
+            } else {
+                "joined"
+            };
+            let note = (!settled.contains(&op.user)).then(|| {
                 let why = match &sent {
-                    Err(e) => format!("the join was refused: {e}"),
-                    Ok(()) => "the asynchronous join did not show in time".to_string(),
+                    Err(e) => format!("the change was refused: {e}"),
+                    Ok(()) => "the asynchronous change did not show in time".to_string(),
                 };
                 format!(
-                    "added to queue '{}' but not joined ({why}); join it in Genesys or re-run",
+                    "added to queue '{}' but not {state} ({why}); set it in Genesys",
                     op.name
                 )
             });

@@ -38,6 +38,7 @@ use crate::summary::ExitReason;
 
 pub mod batch;
 pub mod division;
+pub mod export;
 pub mod family;
 pub mod locations;
 pub mod lookup;

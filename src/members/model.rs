@@ -45,14 +45,6 @@ impl Change {
             Change::Remove => '-',
         }
     }
-
-    /// The list column whose cell undoes this change.
-    pub fn undo_op(self) -> ListOp {
-        match self {
-            Change::Add => ListOp::Remove,
-            Change::Remove => ListOp::Add,
-        }
-    }
 }
 
 /// One membership change for one user.
@@ -64,9 +56,23 @@ pub struct Op {
     pub target: String,
     pub name: String,
     pub change: Change,
+    /// Queues: for an add, the joined state wanted after it (`Some(true)`: a user
+    /// added to a queue is joined; `Some(false)` for `:add-unjoined`); for a remove,
+    /// the state the member had, so the undo puts it back. `None` elsewhere.
+    pub joined: Option<bool>,
 }
 
 impl Op {
+    /// The list column whose cell undoes this change: `:remove` for an add, `:add`
+    /// for a remove (`:add-unjoined` for a queue member who had not joined).
+    pub fn undo_op(&self) -> ListOp {
+        match (self.change, self.joined) {
+            (Change::Add, _) => ListOp::Remove,
+            (Change::Remove, Some(false)) => ListOp::AddUnjoined,
+            (Change::Remove, _) => ListOp::Add,
+        }
+    }
+
     /// `+Support` / `-Night Shift` (a step that is not a change, such as a read of
     /// the user's current list, has no target and shows its name alone).
     pub fn show(&self) -> String {
@@ -114,18 +120,26 @@ pub fn diff(
     current: &[(String, String)],
 ) -> Vec<Decision> {
     let member = |target: &str| lists.get(target).and_then(|m| m.get(&want.user)).copied();
-    let op = |t: &Target, change| Op {
-        line: want.line,
-        user: want.user.clone(),
-        family: want.family,
-        target: t.id.clone(),
-        name: t.name.clone(),
-        change,
+    let queues = want.family == Family::Queues;
+    let op = |t: &Target, change| {
+        let joined = match change {
+            Change::Add => queues.then_some(want.op != ListOp::AddUnjoined),
+            Change::Remove => member(&t.id).and_then(|m| m.joined),
+        };
+        Op {
+            line: want.line,
+            user: want.user.clone(),
+            family: want.family,
+            target: t.id.clone(),
+            name: t.name.clone(),
+            change,
+            joined,
+        }
     };
     let mut out = Vec::new();
     let named: Vec<&Target> = want.names.iter().filter_map(|n| targets.get(n)).collect();
     match want.op {
-        ListOp::Add => {
+        ListOp::Add | ListOp::AddUnjoined => {
             for t in named {
                 if member(&t.id).is_none() {
                     out.push(Decision::Write(op(t, Change::Add)));
@@ -313,6 +327,33 @@ mod tests {
             let got = diff(&want(*op, names), &targets, &lists, &current);
             assert_eq!(shown(&got), *expected, "{op:?} {names:?}");
         }
+    }
+
+    #[test]
+    fn the_undo_of_a_removal_keeps_the_joined_state() {
+        let (targets, mut lists) = world();
+        lists.get_mut("q1").unwrap().get_mut("u").unwrap().joined = Some(false);
+        let remove = diff(&want(ListOp::Remove, &["Support"]), &targets, &lists, &[]);
+        let add = diff(
+            &want(ListOp::AddUnjoined, &["Sales"]),
+            &targets,
+            &lists,
+            &[],
+        );
+        let ops: Vec<(ListOp, Option<bool>)> = remove
+            .iter()
+            .chain(&add)
+            .map(|d| match d {
+                Decision::Write(op) | Decision::Refuse(op, _) => (op.undo_op(), op.joined),
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (ListOp::AddUnjoined, Some(false)),
+                (ListOp::Remove, Some(false))
+            ]
+        );
     }
 
     #[test]

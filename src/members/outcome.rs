@@ -142,6 +142,7 @@ mod tests {
                 target: name.to_lowercase(),
                 name: name.into(),
                 change,
+                joined: None,
             },
             ending,
             note: None,

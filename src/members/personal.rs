@@ -65,6 +65,7 @@ fn op(w: &Want, family: Family, target: &str, name: &str, change: Change) -> Op 
         target: target.to_string(),
         name: name.to_string(),
         change,
+        joined: None,
     }
 }
 
@@ -153,7 +154,7 @@ fn not_applied(message: String) -> Failure {
 /// The list cell that undoes one op of a list family.
 fn inverse(family: Family, o: &Op) -> (String, String) {
     (
-        lists::header(family, o.change.undo_op()),
+        lists::header(family, o.undo_op()),
         lists::encode(&[o.name.as_str()]),
     )
 }
@@ -532,7 +533,7 @@ fn locations_want(wants: &[&Want], targets: &HashMap<String, Target>) -> locatio
     let mut remove = Vec::new();
     for w in wants {
         match w.op {
-            ListOp::Add => add.extend(named(w)),
+            ListOp::Add | ListOp::AddUnjoined => add.extend(named(w)),
             ListOp::Remove => remove.extend(named(w)),
             ListOp::Replace => {}
         }

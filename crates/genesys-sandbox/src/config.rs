@@ -20,8 +20,8 @@ pub struct Faults {
     pub error_5xx: f64,
     /// Share of connections closed, with no response, before the request is applied.
     pub drop_before: f64,
-    /// Share of applied writes (PATCH/PUT/DELETE answered 2xx) whose connection is
-    /// closed before the response is sent.
+    /// Share of applied writes (PATCH/PUT/DELETE, and POSTs other than searches,
+    /// answered 2xx) whose connection is closed before the response is sent.
     pub drop_after_write: f64,
     /// Share of requests that revoke the token they present (answered 401).
     pub revoke_token: f64,
@@ -278,8 +278,9 @@ pub struct SandboxArgs {
     pub burst_retry_after: (u64, u64),
 
     /// Turn off every real-org quirk (restricted division, deleted users, contact
-    /// shapes, best-effort expand, optional 429 limit, ignored username). The quirk
-    /// flags below still apply on top.
+    /// shapes, best-effort expand, optional 429 limit, ignored username, delayed
+    /// queue joins, one user per division move). The quirk flags below still apply
+    /// on top.
     #[arg(long)]
     pub no_quirks: bool,
 
@@ -316,6 +317,21 @@ pub struct SandboxArgs {
     /// for several [default: username].
     #[arg(long, value_name = "FIELD")]
     pub ignore_field: Vec<String>,
+
+    /// Milliseconds before an accepted queue join change (PATCH .../members or
+    /// /users/{id}/queues, "processed asynchronously") shows [default: 300].
+    #[arg(long, value_name = "MS")]
+    pub join_delay_ms: Option<u64>,
+
+    /// Most user ids one division move takes (undocumented; Terraform sends 1)
+    /// [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub division_move_max: Option<u64>,
+
+    /// Users added to a queue start unjoined (whether they start joined is
+    /// undocumented; by default they do).
+    #[arg(long)]
+    pub queue_add_unjoined: bool,
 }
 
 impl SandboxArgs {
@@ -378,6 +394,13 @@ impl SandboxArgs {
         if !self.ignore_field.is_empty() {
             q.ignore_fields = self.ignore_field.clone();
         }
+        if let Some(ms) = self.join_delay_ms {
+            q.join_delay = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.division_move_max {
+            q.division_move_max = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        q.queue_add_joined &= !self.queue_add_unjoined;
         q
     }
 }

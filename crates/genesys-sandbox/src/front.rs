@@ -92,7 +92,10 @@ pub async fn front(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> R
                     return drop_connection(kill).await;
                 } else {
                     let response = next.run(req).await;
-                    let write = matches!(method, Method::PATCH | Method::PUT | Method::DELETE);
+                    // POSTs write too (queue, group and grant members, division
+                    // moves), except the searches.
+                    let write = matches!(method, Method::PATCH | Method::PUT | Method::DELETE)
+                        || (method == Method::POST && !path.ends_with("/search"));
                     if write && response.status().is_success() && roll(faults.drop_after_write) {
                         {
                             let mut st = lock(&sh.stats);

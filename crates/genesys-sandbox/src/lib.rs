@@ -44,7 +44,8 @@
 //!   the rules, entries are stored as sent.
 //! - **Best-effort expand** (`expand_miss_share`, 0.1): in list reads (paged and
 //!   `id=`) each user that was asked to be expanded may come back without its
-//!   `skills`, `languages` and `employerInfo` keys ("resolved with a best effort
+//!   `skills`, `languages`, `employerInfo`, `locations` and `groups` keys it asked
+//!   for ("resolved with a best effort
 //!   approach and not guaranteed to be returned"). The single GET and
 //!   `GET /api/v2/users/{id}/routingskills|routinglanguages` always answer fully.
 //! - **429 bodies** (`omit_limit_share`, 0.5): the `limit` object is "not
@@ -61,6 +62,62 @@
 //!   `addresses` leaves out is kept anyway (undocumented; for client tests that
 //!   verify what they read back).
 //!
+//! - **Asynchronous queue joins** (`join_delay`, 300 ms; [`Quirks::none`]: 0):
+//!   `PATCH /routing/queues/{id}/members` and `PATCH /users/{id}/queues` ("processed
+//!   asynchronously") answer 202 and the change shows only once the delay has
+//!   passed (reads before see the old state). [`Sandbox::apply_pending_joins`]
+//!   applies them at once for tests.
+//! - **Added members are joined** (`queue_add_joined`, true; UNVERIFIED).
+//! - **One user per division move** (`division_move_max`, 1; [`Quirks::none`]:
+//!   1000): the maximum is undocumented and Terraform sends one id per call, so
+//!   more ids answer 400 `objects.limit.exceeded`.
+//!
+//! # Memberships (always on; `README.md` "The sandbox" lists the seeded org)
+//!
+//! Queues, groups, roles, divisions and locations as genesys-api-admin.md B–F
+//! documents them, each with its trap:
+//!
+//! - Name lookups are not exact: `GET /routing/queues?name=` is a prefix (`*` at
+//!   either end a wildcard), roles' and divisions' `name=` a substring, all
+//!   ignoring case. Groups and locations have no `name` parameter (ignored: all
+//!   come back); their `POST …/search` takes `EXACT` on `["name"]` (ignoring case,
+//!   UNVERIFIED).
+//! - Queue member pages have no `total`, `pageCount` or `lastUri`; `nextUri` only
+//!   while more follow; `pageSize` ≤ 100. `GET /users/{id}/queues` shows joined
+//!   queues only unless `joined=false` (then only unjoined ones).
+//! - Queue member `POST` (add, or remove with `?delete=true`) takes ≤ 100 `[{id}]`
+//!   (more: 400 `members.limit.exceeded`) and answers 204 with no body. Unknown or
+//!   deleted users: 400 `invalid.member.ids` naming every one in the message and
+//!   in `details[].entityId`, nothing applied (UNVERIFIED). Members through a
+//!   group (`memberBy: "group"`, not joined until joined; UNVERIFIED) cannot be
+//!   removed directly: 400 `queue.member.added.by.group` naming member and group
+//!   (UNVERIFIED; Terraform checks this itself). `DELETE …/members/{id}`: 204, 404
+//!   for a non-member.
+//! - Group member writes take ≤ 50 ids (400 `members.limit.exceeded`) and answer
+//!   202 `{}` (content UNVERIFIED); each one that changes something bumps the
+//!   group's `version`; a `version` that is not current answers 409
+//!   `general.conflict` ("Version mismatch", code UNVERIFIED); without `version`
+//!   the write is accepted (optional in today's model).
+//! - Grants: `bulkadd`, `bulkremove`, `bulkreplace` (replaces direct grants only)
+//!   and the one-grant `DELETE` answer 204; an unknown role or division is a 404
+//!   and fails the whole request (`bulkremove` included: the trap). `*` is all
+//!   divisions, shown as a division `{id: "*", name: "All divisions"}`
+//!   (UNVERIFIED). A one-grant `DELETE` of a grant not held answers 204
+//!   (UNVERIFIED). `GET /subjects/{id}` shows inherited grants under the group's
+//!   id; without `includeDuplicates=true` an inherited grant that repeats another
+//!   is left out.
+//! - A division move changes the user's `division` and bumps its `version`
+//!   (UNVERIFIED), answering 204.
+//! - Restricted Ops: member writes on `Restricted Queue` (`routing:queue:edit`),
+//!   on `Restricted Group` (`directory:group:edit`), grant writes for a user in it
+//!   or naming it (`authorization:grant:add`/`delete`), and moves into or out of
+//!   it (`directory:user:edit`) answer 403 with `forbidden_code`.
+//! - A user's `locations` are shown with `expand=locations` as
+//!   `[{coordinates, notes, locationDefinition{id, selfUri}}]` (user-full.json),
+//!   written by the user PATCH as `[{id, notes, …}]` (or as read back), replaced
+//!   whole; an unknown location id is a 400 naming it. `expand=groups` shows
+//!   `groups: [{id, selfUri}]`.
+//!
 //! Always on: the PATCH answers the full User without the expand-only parts (no
 //! `skills`, `languages`, `employerInfo`); `version` must equal the current
 //! version (409 `general.conflict`, or 400 for `Faults::conflict_400_share`).
@@ -69,7 +126,10 @@
 //! kill switch, router) · `front` (latency, auth, limits, faults, counters) ·
 //! `gate` (tokens and windows) · `limits` (pure sliding windows) · `faults` ·
 //! `stats` · `state`, `seed` and `seed_contacts` (the lazily generated org) ·
-//! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints) ·
+//! `org`, `seed_org` and `org_inspect` (memberships, their seed, their in-process
+//! API) ·
+//! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints:
+//! users, search, routing, queues, groups, authz, divisions, locations) ·
 //! `query` and `wire` (Genesys query strings and bodies) · `secret` · `serve`.
 
 mod config;
@@ -79,6 +139,7 @@ mod front;
 mod gate;
 mod limits;
 mod org;
+mod org_inspect;
 mod query;
 mod quirks;
 mod routes_auth;
@@ -297,192 +358,6 @@ impl Sandbox {
             .iter()
             .find(|e| e.name.eq_ignore_ascii_case(name))
             .map(|e| e.id.clone())
-    }
-
-    /// The id of the first queue named exactly `name` (case-sensitive; `Dup Queue`
-    /// has two, see [`Sandbox::queue_ids`]).
-    pub fn queue_id(&self, name: &str) -> Option<String> {
-        self.queue_ids(name).into_iter().next()
-    }
-
-    /// The ids of every queue named exactly `name`, in seeded order.
-    pub fn queue_ids(&self, name: &str) -> Vec<String> {
-        let store = lock(&self.shared.store);
-        store
-            .org
-            .queues
-            .iter()
-            .filter(|q| q.name == name)
-            .map(|q| q.id.clone())
-            .collect()
-    }
-
-    /// The user ids of every member of a queue (direct and through groups), in
-    /// seeded user order, after applying pending join changes that are due. Empty
-    /// for an unknown queue.
-    pub fn queue_member_ids(&self, queue_id: &str) -> Vec<String> {
-        let mut store = lock(&self.shared.store);
-        store.org.settle(std::time::Instant::now());
-        let Some(q) = store.org.queues.iter().position(|q| q.id == queue_id) else {
-            return Vec::new();
-        };
-        store
-            .org
-            .members(q)
-            .iter()
-            .map(|m| store.id_string(m.user as usize))
-            .collect()
-    }
-
-    /// A user's membership of a queue as `(joined, memberBy)` (`"user"` or
-    /// `"group"`), or `None` when not a member (or either id is unknown). Pending
-    /// join changes that are due are applied first.
-    pub fn queue_member(&self, queue_id: &str, user_id: &str) -> Option<(bool, String)> {
-        let mut store = lock(&self.shared.store);
-        store.org.settle(std::time::Instant::now());
-        let q = store.org.queues.iter().position(|q| q.id == queue_id)?;
-        let u = store.lookup(user_id)? as u32;
-        let m = store.org.member(q, u)?;
-        Some((m.joined, m.by.wire().to_string()))
-    }
-
-    /// Set up a direct queue membership: `Some(joined)` makes the user a direct
-    /// member with that joined state, `None` removes the direct membership (not
-    /// one through a group). `Err` for an unknown queue or user.
-    pub fn set_queue_member(
-        &self,
-        queue_id: &str,
-        user_id: &str,
-        joined: Option<bool>,
-    ) -> Result<(), String> {
-        let mut store = lock(&self.shared.store);
-        let q = store
-            .org
-            .queues
-            .iter()
-            .position(|q| q.id == queue_id)
-            .ok_or_else(|| format!("no queue {queue_id}"))?;
-        let u = store
-            .lookup(user_id)
-            .ok_or_else(|| format!("no user {user_id}"))? as u32;
-        match joined {
-            Some(j) => store.org.queues[q].direct.insert(u, j),
-            None => store.org.queues[q].direct.remove(&u),
-        };
-        Ok(())
-    }
-
-    /// Apply every accepted join change now, whatever `Quirks::join_delay` says
-    /// (for tests that must not wait).
-    pub fn apply_pending_joins(&self) {
-        lock(&self.shared.store).org.settle_all();
-    }
-
-    /// The id of the group named exactly `name`.
-    pub fn group_id(&self, name: &str) -> Option<String> {
-        let store = lock(&self.shared.store);
-        let g = store.org.groups.iter().find(|g| g.name == name)?;
-        Some(g.id.clone())
-    }
-
-    /// The user ids of a group's members, in seeded user order (empty for an
-    /// unknown group).
-    pub fn group_member_ids(&self, group_id: &str) -> Vec<String> {
-        let store = lock(&self.shared.store);
-        let Some(g) = store.org.groups.iter().find(|g| g.id == group_id) else {
-            return Vec::new();
-        };
-        g.members
-            .iter()
-            .map(|&u| store.id_string(u as usize))
-            .collect()
-    }
-
-    /// A group's current `version`.
-    pub fn group_version(&self, group_id: &str) -> Option<i64> {
-        let store = lock(&self.shared.store);
-        store
-            .org
-            .groups
-            .iter()
-            .find(|g| g.id == group_id)
-            .map(|g| g.version)
-    }
-
-    /// Another admin edits the group: its `version` goes up by one, so a write
-    /// with the version read before answers 409. Returns the new version.
-    pub fn bump_group_version(&self, group_id: &str) -> Option<i64> {
-        let mut store = lock(&self.shared.store);
-        let g = store.org.groups.iter_mut().find(|g| g.id == group_id)?;
-        g.version += 1;
-        Some(g.version)
-    }
-
-    /// The id of the location named exactly `name`.
-    pub fn location_id(&self, name: &str) -> Option<String> {
-        let store = lock(&self.shared.store);
-        let l = store.org.locations.iter().find(|l| l.name == name)?;
-        Some(l.id.clone())
-    }
-
-    /// A user's locations as `(location id, notes)`, as stored.
-    pub fn user_locations(&self, user_id: &str) -> Vec<(String, Option<String>)> {
-        let store = lock(&self.shared.store);
-        let Some(i) = store.lookup(user_id) else {
-            return Vec::new();
-        };
-        let rec = store.get(i);
-        rec.doc
-            .get("locations")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|e| {
-                (
-                    e.get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    e.get("notes").and_then(Value::as_str).map(str::to_string),
-                )
-            })
-            .collect()
-    }
-
-    /// The id of the division named exactly `name` (`Home`, `Restricted Ops`,
-    /// `Sales`).
-    pub fn division_id(&self, name: &str) -> Option<String> {
-        let store = lock(&self.shared.store);
-        let d = store.catalogue.divisions.iter().find(|d| d.name == name)?;
-        Some(d.id.clone())
-    }
-
-    /// The id of the role named exactly `name`.
-    pub fn role_id(&self, name: &str) -> Option<String> {
-        let store = lock(&self.shared.store);
-        let r = store.org.roles.iter().find(|r| r.name == name)?;
-        Some(r.id.clone())
-    }
-
-    /// Every grant a user holds: direct ones (`subject_id` = the user's id) and
-    /// those inherited from groups (`subject_id` = the group's id), as role and
-    /// division names (`*` for all divisions). Empty for an unknown user.
-    pub fn user_grants(&self, user_id: &str) -> Vec<SubjectGrant> {
-        let store = lock(&self.shared.store);
-        let Some(i) = store.lookup(user_id) else {
-            return Vec::new();
-        };
-        routes_authz::effective_grants(&store, i as u32)
-            .into_iter()
-            .map(|(subject_id, g)| SubjectGrant {
-                role: store.org.roles[g.role].name.clone(),
-                division: match g.division {
-                    org::GrantDivision::One(d) => store.catalogue.divisions[d].name.clone(),
-                    org::GrantDivision::All => "*".into(),
-                },
-                subject_id,
-            })
-            .collect()
     }
 
     /// Every access token issued so far (for tests that look for leaked secrets).

@@ -43,7 +43,8 @@ pub struct Quirks {
     /// refused. Off: entries are stored as sent (`display` filled in when missing).
     pub contact_rules: bool,
     /// Share of users in a list read (paged or `id=`) that come back without the
-    /// `skills`, `languages` and `employerInfo` they were asked to expand.
+    /// `skills`, `languages`, `employerInfo`, `locations` and `groups` they were
+    /// asked to expand.
     pub expand_miss_share: f64,
     /// Share of limit-window 429s sent without the `limit` object.
     pub omit_limit_share: f64,

@@ -177,6 +177,25 @@ mod tests {
             route_template("/api/v2/organizations/limits/namespaces/platform.api"),
             "/api/v2/organizations/limits/namespaces/{namespace}"
         );
+        for (path, want) in [
+            ("/api/v2/users/u/queues", "/api/v2/users/{id}/queues"),
+            (
+                "/api/v2/routing/queues/q/members",
+                "/api/v2/routing/queues/{queueId}/members",
+            ),
+            ("/api/v2/groups/search", "/api/v2/groups/search"),
+            ("/api/v2/groups/g", "/api/v2/groups/{groupId}"),
+            (
+                "/api/v2/authorization/subjects/s/divisions/d/roles/r",
+                "/api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}",
+            ),
+            (
+                "/api/v2/authorization/divisions/d/objects/USER",
+                "/api/v2/authorization/divisions/{divisionId}/objects/{objectType}",
+            ),
+        ] {
+            assert_eq!(route_template(path), want);
+        }
         assert_eq!(route_template("/api/v2/whatever/x"), "(other)");
     }
 

@@ -279,3 +279,135 @@ async fn the_update_user_request_fixture_is_accepted_as_a_patch_body() {
     assert_eq!(user["addresses"][3]["integration"], "microsoftteams");
     assert_within(&user, &fixture("user-full.json"), "user");
 }
+
+#[tokio::test]
+async fn queue_member_pages_have_the_shape_of_queue_members_page_json() {
+    let api = start(realistic_org()).await;
+    let want = fixture("queue-members-page.json");
+    let entity_keys = keys(&want["entities"][0]);
+    for queue in ["Support", "Billing"] {
+        let q = api.sb.queue_id(queue).unwrap();
+        let (status, page) = api
+            .get(&format!("/api/v2/routing/queues/{q}/members?pageSize=2"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_within(&page, &want, "page");
+        let entities = page["entities"].as_array().unwrap();
+        assert!(!entities.is_empty(), "{queue}");
+        for e in entities {
+            assert_eq!(keys(e), entity_keys, "{e}");
+        }
+    }
+    // Both memberBy values of the fixture occur.
+    let q = api.sb.queue_id("Billing").unwrap();
+    let (_, page) = api
+        .get(&format!("/api/v2/routing/queues/{q}/members"))
+        .await;
+    assert_eq!(page["entities"][0]["memberBy"], "group");
+}
+
+#[tokio::test]
+async fn a_subject_has_the_shape_of_subject_grants_json() {
+    let api = start(realistic_org()).await;
+    let want = fixture("subject-grants.json");
+    let leads = api.sb.group_id("Team Leads").unwrap();
+    let user = api.sb.group_member_ids(&leads)[0].clone();
+    let (status, subject) = api
+        .get(&format!(
+            "/api/v2/authorization/subjects/{user}?includeDuplicates=true"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{subject}");
+    assert_eq!(keys(&subject), keys(&want));
+    assert_within(&subject, &want, "subject");
+    let grants = subject["grants"].as_array().unwrap();
+    for g in grants {
+        assert_eq!(keys(g), keys(&want["grants"][0]), "{g}");
+        assert_eq!(keys(&g["role"]), keys(&want["grants"][0]["role"]), "{g}");
+        assert_eq!(
+            keys(&g["division"]),
+            keys(&want["grants"][0]["division"]),
+            "{g}"
+        );
+    }
+    // Direct and inherited grants differ in subjectId only, as in the fixture.
+    let subjects: Vec<&str> = grants
+        .iter()
+        .map(|g| g["subjectId"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, [user.as_str(), leads.as_str()]);
+}
+
+/// A fixture request body with the fixture's ids replaced by the sandbox's, in
+/// order, so that only the ids differ from what the SDK models describe.
+fn with_ids(body: &Value, ids: &mut impl Iterator<Item = String>) -> Value {
+    match body {
+        Value::String(s) if uuid_like(s) => Value::String(ids.next().unwrap()),
+        Value::Array(list) => Value::Array(list.iter().map(|v| with_ids(v, ids)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), with_ids(v, ids)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|&c| c == '-').count() == 4
+}
+
+#[tokio::test]
+async fn the_membership_request_fixtures_are_accepted() {
+    let api = start(realistic_org()).await;
+    let sb = &api.sb;
+    let w = sb.writable_user_ids();
+
+    let q = sb.queue_id("Sales Inbound").unwrap();
+    let body = with_ids(
+        &fixture("queue-members-add-request.json"),
+        &mut w[..2].iter().cloned(),
+    );
+    let r = api
+        .send(
+            Method::POST,
+            &format!("/api/v2/routing/queues/{q}/members"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(sb.queue_member_ids(&q), w[..2]);
+
+    let agent = sb.role_id("Agent").unwrap();
+    let (home, sales) = (
+        sb.division_id("Home").unwrap(),
+        sb.division_id("Sales").unwrap(),
+    );
+    let body = with_ids(
+        &fixture("role-division-grants-request.json"),
+        // Object keys are visited in sorted order: divisionId before roleId.
+        &mut [home, agent.clone(), sales, agent].into_iter(),
+    );
+    let r = api
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v2/authorization/subjects/{}/bulkadd?subjectType=PC_USER",
+                w[0]
+            ),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(sb.user_grants(&w[0]).len(), 3);
+
+    let g = sb.group_id("Night Shift").unwrap();
+    let mut body = with_ids(
+        &fixture("group-members-add-request.json"),
+        &mut w[..2].iter().cloned(),
+    );
+    body["version"] = json!(sb.group_version(&g));
+    let (status, answer) = api.post(&format!("/api/v2/groups/{g}/members"), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert!(sb.group_member_ids(&g).contains(&w[0]));
+}

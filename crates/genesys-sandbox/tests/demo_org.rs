@@ -66,3 +66,33 @@ async fn the_example_csv_names_writable_users_then_a_restricted_and_a_deleted_on
         assert!(shapes.iter().any(|s| s == want), "{want} in {shapes:?}");
     }
 }
+
+#[tokio::test]
+async fn the_demo_org_holds_the_seeded_memberships() {
+    let sb = Sandbox::start(SandboxConfig::demo()).await.unwrap();
+    let w = sb.writable_user_ids();
+    let support = sb.queue_id("Support").unwrap();
+    assert_eq!(sb.queue_member_ids(&support), w[..5]);
+    assert_eq!(sb.queue_ids("Dup Queue").len(), 2);
+    let billing = sb.queue_id("Billing").unwrap();
+    let group = sb.group_id("Billing Group").unwrap();
+    let via = sb.group_member_ids(&group);
+    assert_eq!(sb.queue_member_ids(&billing), via);
+    assert_eq!(sb.queue_member(&billing, &via[0]).unwrap().1, "group");
+    let leads = sb.group_id("Team Leads").unwrap();
+    let lead = &sb.group_member_ids(&leads)[0];
+    assert!(
+        sb.user_grants(lead)
+            .iter()
+            .any(|g| g.role == "Supervisor" && g.subject_id == leads)
+    );
+    for name in ["Home", "Restricted Ops", "Sales"] {
+        assert!(sb.division_id(name).is_some(), "{name}");
+    }
+    for name in ["Indianapolis HQ", "Galway Office", "Remote"] {
+        assert!(sb.location_id(name).is_some(), "{name}");
+    }
+    for name in ["Employee", "Agent", "Supervisor", "Admin", "Admin Lite"] {
+        assert!(sb.role_id(name).is_some(), "{name}");
+    }
+}

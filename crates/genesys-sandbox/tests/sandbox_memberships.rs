@@ -402,3 +402,33 @@ async fn groups_and_locations_are_found_by_exact_search_not_by_a_name_parameter(
     let (_, found) = api.post("/api/v2/locations/search", q("Galway")).await;
     assert_eq!(found["total"], 0);
 }
+
+#[tokio::test]
+async fn a_member_write_can_be_applied_and_its_answer_lost() {
+    let api = start(org()).await;
+    let sb = &api.sb;
+    let w = sb.writable_user_ids();
+    let q = sb.queue_id("Sales Inbound").unwrap();
+    sb.set_faults(genesys_sandbox::Faults {
+        drop_after_write: 1.0,
+        ..Default::default()
+    });
+    let sent = api
+        .try_send(
+            Method::POST,
+            &format!("/api/v2/routing/queues/{q}/members"),
+            Some(json!([{ "id": w[0] }])),
+        )
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    assert_eq!(sb.queue_member(&q, &w[0]), Some((true, "user".into())));
+    // Searches are reads: never dropped as writes.
+    let (s, _) = api
+        .post(
+            "/api/v2/groups/search",
+            json!({ "query": [{ "type": "EXACT", "fields": ["name"], "value": "Team Leads" }] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sb.stats().dropped_after, 1);
+}
