@@ -447,3 +447,64 @@ async fn locations_keep_notes_converge_and_undo() {
     assert_eq!(sb.user_locations(&located), vec![(hq, notes)]);
     assert!(sb.user_locations(&w[0]).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_roles_division_and_locations_applies_as_unchanged() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = plain(&sb);
+    // Give the org some variety first.
+    let rows = [
+        format!("{},Agent@Sales;Admin@*,Sales,Galway Office;Remote", w[0]),
+        format!("{},Employee,,Remote", w[1]),
+    ];
+    let a = apply(
+        &sb,
+        dir.path(),
+        "v.csv",
+        "id,roles,division,locations",
+        &rows,
+    )
+    .await;
+    assert_eq!(a.run.code, 0, "{:?}\n{:?}", a.run, a.report);
+    let out = dir.path().join("export.csv");
+    let run = genupdate(
+        &sb,
+        &[
+            "export",
+            "--columns",
+            "roles,division,locations",
+            "-o",
+            s(&out),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let exported = read_csv(&out);
+    assert_eq!(exported[0], vec!["id", "roles", "division", "locations"]);
+    let mine = exported.iter().find(|r| r[0] == w[0]).expect("the user");
+    assert_eq!(mine[1], "Admin@*;Agent@Sales", "{text}");
+    assert_eq!(mine[2], "Sales");
+    assert_eq!(mine[3], "Galway Office;Remote");
+    // The inherited Supervisor grant is not the user's own: not exported.
+    let lead = team_lead(&sb);
+    let theirs = exported.iter().find(|r| r[0] == lead).expect("the lead");
+    assert_eq!(theirs[1], "Employee@Home");
+
+    let (grants, moved, patched) = (grant_writes(&sb), moves(&sb), user_patches(&sb));
+    let report = dir.path().join("export.report.csv");
+    let run = genupdate(&sb, &["apply", s(&out), "--report", s(&report)]).await;
+    assert_eq!(
+        run.code, 1,
+        "the restricted and deleted users fail: {run:?}"
+    );
+    assert_eq!(
+        (grant_writes(&sb), moves(&sb), user_patches(&sb)),
+        (grants, moved, patched),
+        "an unedited export writes nothing"
+    );
+    let report = read_csv(&report);
+    let updated = report.iter().filter(|r| r[2] == "updated").count();
+    assert_eq!(updated, 0, "{report:?}");
+}

@@ -28,11 +28,50 @@ pub fn held(grants: Vec<AuthzGrant>) -> Vec<HeldGrant> {
                     division_id: g.division.id.clone(),
                 },
                 role_name: g.role.name.unwrap_or(g.role.id),
-                division_name: g.division.name.unwrap_or(g.division.id),
+                // Every division: cells write `*`, whatever name the API gives it.
+                division_name: if g.division.id == super::roles::ALL_DIVISIONS {
+                    super::roles::ALL_DIVISIONS.to_string()
+                } else {
+                    g.division.name.unwrap_or(g.division.id)
+                },
             },
             subject_id: g.subject_id,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::NamedRef;
+
+    fn grant(subject: &str, role: (&str, &str), division: (&str, &str)) -> AuthzGrant {
+        let r = |(id, name): (&str, &str)| NamedRef {
+            id: id.into(),
+            name: (!name.is_empty()).then(|| name.to_string()),
+        };
+        AuthzGrant {
+            subject_id: subject.into(),
+            role: r(role),
+            division: r(division),
+        }
+    }
+
+    #[test]
+    fn held_grants_are_named_as_cells_write_them() {
+        let table = [
+            (grant("u", ("r1", "Agent"), ("d1", "Sales")), "Agent@Sales"),
+            // The API names the all-divisions grant ("All divisions"): cells say `*`.
+            (
+                grant("u", ("r1", "Agent"), ("*", "All divisions")),
+                "Agent@*",
+            ),
+            (grant("u", ("r1", ""), ("d1", "")), "r1@d1"),
+        ];
+        for (g, want) in table {
+            assert_eq!(held(vec![g])[0].grant.item(), want);
+        }
+    }
 }
 
 /// The grants a user holds (`GET .../subjects/{id}?includeDuplicates=true`).
