@@ -402,7 +402,7 @@ impl<'a> Phase<'a> {
                     ..
                 } if again => {
                     let named = named_members(message, &ids);
-                    if !named.is_empty() && named.len() < ids.len() + 1 {
+                    if !named.is_empty() {
                         let f = failure(&e, batch.family, target, self.stopper);
                         let (bad, good): (Vec<Op>, Vec<Op>) =
                             pending.into_iter().partition(|o| named.contains(&o.user));

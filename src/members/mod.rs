@@ -313,6 +313,17 @@ pub async fn run(
             .collect();
         phase.write(fam, ops, &by_id, journal).await;
     }
+    let all = results.all();
+    let count = |f: fn(&Ending) -> bool| all.iter().filter(|o| f(&o.ending)).count();
+    // A log line, so `--log-format json` keeps stderr all JSON.
+    tracing::info!(
+        "memberships: {} change(s) {}, {} failed, {} not sent, {} lookup(s)",
+        count(|e| matches!(e, Ending::Planned | Ending::Landed)),
+        if dry_run { "planned" } else { "confirmed" },
+        count(|e| matches!(e, Ending::Failed(_))),
+        count(|e| matches!(e, Ending::Skipped(_))),
+        prepared.requests
+    );
     results
 }
 

@@ -80,7 +80,12 @@ impl Op {
         if self.target.is_empty() || self.family == Family::Division {
             return self.name.clone();
         }
-        format!("{}{}", self.change.sign(), self.name)
+        // In the list syntax (`\;` inside a name), so a message stays unambiguous.
+        format!(
+            "{}{}",
+            self.change.sign(),
+            crate::input::lists::encode(&[self.name.as_str()])
+        )
     }
 }
 
