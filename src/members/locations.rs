@@ -139,25 +139,6 @@ fn writable(entry: &Json) -> Json {
     e
 }
 
-/// The location ids a re-read (or the PATCH answer) should show after `sent`, and
-/// the names of those it does not match: each one is not applied.
-pub fn unconfirmed(after: &[Json], sent: &LocationsPlan) -> Vec<String> {
-    let want: Vec<&str> = sent.body.iter().filter_map(entry_id).collect();
-    let have: Vec<&str> = after.iter().filter_map(entry_id).collect();
-    let mut out: Vec<String> = sent
-        .body
-        .iter()
-        .filter(|e| entry_id(e).is_some_and(|id| !have.contains(&id)))
-        .map(|e| entry_id(e).unwrap_or_default().to_string())
-        .collect();
-    out.extend(
-        have.iter()
-            .filter(|id| !want.contains(id))
-            .map(|id| id.to_string()),
-    );
-    out
-}
-
 #[cfg(test)]
 #[path = "locations_tests.rs"]
 mod tests;

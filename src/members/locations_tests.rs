@@ -135,15 +135,3 @@ fn before_names_come_from_the_entry_or_the_lookup_and_lines_show_the_change() {
         ]
     );
 }
-
-#[test]
-fn a_reread_names_what_did_not_land() {
-    let p = plan(
-        &[hq_with_notes()],
-        &Want::Replace(vec![loc("l-gal", "Galway Office")]),
-        &names,
-    )
-    .unwrap();
-    assert!(unconfirmed(&[json!({"locationDefinition": {"id": "l-gal"}})], &p).is_empty());
-    assert_eq!(unconfirmed(&[hq_with_notes()], &p), vec!["l-gal", "l-hq"]);
-}

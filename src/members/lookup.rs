@@ -128,6 +128,45 @@ pub async fn load_locations(client: &Client, names: &[String]) -> Result<Names, 
     Ok(out)
 }
 
+/// The key a grant is known by in the membership phase: `roleId@divisionId`, lower
+/// case (ids never hold an `@`; `*` is every division).
+pub fn grant_key(role_id: &str, division_id: &str) -> String {
+    format!("{role_id}@{division_id}").to_ascii_lowercase()
+}
+
+/// Resolve every role item of the file: one home-division read, one lookup per
+/// distinct role and division name. Each item becomes a target keyed by
+/// [`grant_key`] and named by its canonical item (`Agent@Sales`).
+pub async fn resolve_roles(
+    client: &Client,
+    items: &BTreeSet<String>,
+) -> Result<(HashMap<String, super::names::Lookup>, u64), ApiError> {
+    use super::names::Lookup;
+    let items: Vec<String> = items.iter().cloned().collect();
+    let (role_names, divisions) = names_to_look_up(&items, &[]);
+    let dir = load_auth(client, &items, &[]).await?;
+    let requests = 1 + role_names.len() as u64 + divisions.len() as u64;
+    let out = items
+        .into_iter()
+        .map(|item| {
+            let lookup = match roles::resolve(&item, &dir) {
+                Ok(g) => Lookup::Found(super::model::Target {
+                    id: grant_key(&g.id.role_id, &g.id.division_id),
+                    name: g.item(),
+                    division: (g.id.division_id != roles::ALL_DIVISIONS)
+                        .then(|| g.id.division_id.clone()),
+                    via_groups: Vec::new(),
+                }),
+                Err(why) => {
+                    Lookup::Problem(format!("{why} (names compare exactly, case included)"))
+                }
+            };
+            (item, lookup)
+        })
+        .collect();
+    Ok((out, requests))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,43 +229,4 @@ mod tests {
         );
         assert_eq!(divisions, vec!["Home", "Mail", "Sales"]);
     }
-}
-
-/// The key a grant is known by in the membership phase: `roleId@divisionId`, lower
-/// case (ids never hold an `@`; `*` is every division).
-pub fn grant_key(role_id: &str, division_id: &str) -> String {
-    format!("{role_id}@{division_id}").to_ascii_lowercase()
-}
-
-/// Resolve every role item of the file: one home-division read, one lookup per
-/// distinct role and division name. Each item becomes a target keyed by
-/// [`grant_key`] and named by its canonical item (`Agent@Sales`).
-pub async fn resolve_roles(
-    client: &Client,
-    items: &BTreeSet<String>,
-) -> Result<(HashMap<String, super::names::Lookup>, u64), ApiError> {
-    use super::names::Lookup;
-    let items: Vec<String> = items.iter().cloned().collect();
-    let (role_names, divisions) = names_to_look_up(&items, &[]);
-    let dir = load_auth(client, &items, &[]).await?;
-    let requests = 1 + role_names.len() as u64 + divisions.len() as u64;
-    let out = items
-        .into_iter()
-        .map(|item| {
-            let lookup = match roles::resolve(&item, &dir) {
-                Ok(g) => Lookup::Found(super::model::Target {
-                    id: grant_key(&g.id.role_id, &g.id.division_id),
-                    name: g.item(),
-                    division: (g.id.division_id != roles::ALL_DIVISIONS)
-                        .then(|| g.id.division_id.clone()),
-                    via_groups: Vec::new(),
-                }),
-                Err(why) => {
-                    Lookup::Problem(format!("{why} (names compare exactly, case included)"))
-                }
-            };
-            (item, lookup)
-        })
-        .collect();
-    Ok((out, requests))
 }

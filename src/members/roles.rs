@@ -10,13 +10,12 @@
 //!
 //! Only the user's **own** grants are managed. `GET /api/v2/authorization/subjects/{id}`
 //! lists direct grants (`subjectId` = the user) and grants inherited from a group
-//! (`subjectId` = the group): inherited ones are shown in the plan, never removed and
-//! never a difference. A wanted grant the user holds only through a group is added as
-//! a direct grant (the row asks for the user's own grants), and the plan says so.
+//! (`subjectId` = the group): `super::personal` hands them to the core's diff as
+//! memberships through a group, so inherited grants are never removed and never a
+//! difference (a wanted grant held through a group needs nothing; removing one fails
+//! the row naming why).
 //!
-//! Everything here is pure: the runner reads, these functions decide, the client writes.
-
-use std::collections::BTreeSet;
+//! Everything here is pure: the phase reads, these functions decide, the client writes.
 
 /// The `divisionId` that means every division.
 pub const ALL_DIVISIONS: &str = "*";
@@ -174,153 +173,6 @@ pub fn resolve(item: &str, dir: &dyn Directory) -> Result<Grant, String> {
             Err(format!("no division is named {division:?}"))
         }
     }
-}
-
-/// What a row asks of the user's grants.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Want {
-    /// `roles`: exactly these direct grants (empty: none; the clear marker).
-    Replace(Vec<Grant>),
-    /// `roles:add` and/or `roles:remove`.
-    Edit { add: Vec<Grant>, remove: Vec<Grant> },
-}
-
-/// What the row changes: grants to add (one bulkadd), grants to remove (one DELETE
-/// each), and the inherited grants shown for information.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RolesPlan {
-    pub add: Vec<Grant>,
-    pub remove: Vec<Grant>,
-    /// Inherited grants: shown, never removed, never a difference.
-    pub inherited: Vec<HeldGrant>,
-    /// Wanted grants held only through a group (added as direct grants).
-    pub also_inherited: Vec<Grant>,
-    /// The user's direct grants before, in cell order (for the undo of `roles`).
-    pub before: Vec<Grant>,
-}
-
-impl RolesPlan {
-    pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty()
-    }
-
-    /// Plan lines: `roles: -Role X@Div`, `roles: +Agent@Sales`, and each inherited
-    /// grant as `roles: =Supervisor@Home (inherited from group ID, kept)`.
-    pub fn lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .remove
-            .iter()
-            .map(|g| format!("roles: -{}", g.item()))
-            .collect();
-        out.extend(self.add.iter().map(|g| {
-            if self.also_inherited.contains(g) {
-                format!(
-                    "roles: +{} (now also a direct grant; held through a group)",
-                    g.item()
-                )
-            } else {
-                format!("roles: +{}", g.item())
-            }
-        }));
-        if !self.is_empty() {
-            out.extend(self.inherited.iter().map(|h| {
-                format!(
-                    "roles: ={} (inherited from group {}, kept)",
-                    h.grant.item(),
-                    h.subject_id
-                )
-            }));
-        }
-        out
-    }
-}
-
-/// Decide what changes for `user_id`, holding `held` (the subject read with
-/// `includeDuplicates=true`), when the row wants `want`.
-pub fn plan(user_id: &str, held: &[HeldGrant], want: &Want) -> RolesPlan {
-    let (direct, inherited): (Vec<&HeldGrant>, Vec<&HeldGrant>) =
-        held.iter().partition(|h| h.subject_id == user_id);
-    let mut seen = BTreeSet::new();
-    let before: Vec<Grant> = direct
-        .iter()
-        .filter(|h| seen.insert(h.grant.id.clone()))
-        .map(|h| h.grant.clone())
-        .collect();
-    let has = |g: &Grant| before.iter().any(|b| b.id == g.id);
-    let mut add: Vec<Grant> = Vec::new();
-    let mut remove: Vec<Grant> = Vec::new();
-    let push = |list: &mut Vec<Grant>, g: &Grant| {
-        if !list.iter().any(|x| x.id == g.id) {
-            list.push(g.clone());
-        }
-    };
-    match want {
-        Want::Replace(wanted) => {
-            for g in wanted.iter().filter(|g| !has(g)) {
-                push(&mut add, g);
-            }
-            for b in before
-                .iter()
-                .filter(|b| !wanted.iter().any(|w| w.id == b.id))
-            {
-                push(&mut remove, b);
-            }
-        }
-        Want::Edit { add: a, remove: r } => {
-            for g in a.iter().filter(|g| !has(g)) {
-                push(&mut add, g);
-            }
-            for g in r.iter() {
-                // Remove the grant as held (its names as the server knows them).
-                if let Some(b) = before.iter().find(|b| b.id == g.id) {
-                    push(&mut remove, b);
-                }
-            }
-        }
-    }
-    let also_inherited = add
-        .iter()
-        .filter(|g| inherited.iter().any(|h| h.grant.id == g.id))
-        .cloned()
-        .collect();
-    RolesPlan {
-        add,
-        remove,
-        inherited: inherited.into_iter().cloned().collect(),
-        also_inherited,
-        before,
-    }
-}
-
-/// The undo cells of what landed: for `roles` the old direct list (the clear marker
-/// when it was empty is the caller's to write: an empty list here), for `roles:add`
-/// the grants added (to remove), for `roles:remove` the grants removed (to add back).
-pub fn items(grants: &[Grant]) -> Vec<String> {
-    grants.iter().map(Grant::item).collect()
-}
-
-/// What a re-read of the subject shows about a plan that was sent: the grants it
-/// should have added and does not hold, and those it should have removed and still
-/// holds (each one fails the row as not applied).
-pub fn unconfirmed(user_id: &str, after: &[HeldGrant], sent: &RolesPlan) -> Vec<String> {
-    let direct = |g: &Grant| {
-        after
-            .iter()
-            .any(|h| h.subject_id == user_id && h.grant.id == g.id)
-    };
-    let mut out: Vec<String> = sent
-        .add
-        .iter()
-        .filter(|g| !direct(g))
-        .map(|g| format!("+{} (not granted)", g.item()))
-        .collect();
-    out.extend(
-        sent.remove
-            .iter()
-            .filter(|g| direct(g))
-            .map(|g| format!("-{} (still granted)", g.item())),
-    );
-    out
 }
 
 #[cfg(test)]
