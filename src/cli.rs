@@ -20,8 +20,9 @@ Exit codes:
   1    the run finished but some rows failed (see --report / --failed), or the
        deadline passed; a 403 on one user's division fails that row only
   2    usage or configuration error (including an output path that is the input)
-  3    the input file is invalid, or names a skill, language, queue or group the
-       org does not have (or two queues or groups share the name): nothing was sent
+  3    the input file is invalid, or names a skill, language, queue, group, role,
+       division or location the org does not have (or two share the name): nothing
+       was sent
   4    the run was aborted (credentials rejected, writes refused in several
        divisions with none accepted, error budget spent, API unreachable,
        a record that cannot be written)
@@ -77,6 +78,14 @@ pub enum Command {
     /// or ambiguous name: exit 3). Changes are written in batches across rows (100
     /// queue members, 50 group members per call) and confirmed by re-reading the
     /// member lists; the dry run shows them as `queues: +Support`.
+    ///
+    /// `roles` / `roles:add` / `roles:remove` hold role grants as `Role` (the home
+    /// division), `Role@Division` (split on the last @) or `Role@*` (every division);
+    /// only the user's own grants are managed, never those inherited from a group.
+    /// `division` moves the user to that division (one name; one user per move call).
+    /// `locations` / `locations:add` / `locations:remove` set the user's locations by
+    /// name, keeping the notes of entries the row does not touch. The dry run shows
+    /// `roles: +Agent@Sales`, `division: Home -> Sales`, `locations: +Galway Office`.
     Apply(Box<ApplyArgs>),
     /// Write the current values of users as a CSV that `apply` reads back.
     ///
@@ -252,7 +261,9 @@ pub struct ExportArgs {
     /// (title,department,manager,phone:WORK,skill:Billing,employerInfo.employeeId).
     /// Default: every plain profile column. `queues` and `groups` (each user's own
     /// memberships, `;`-separated) are opt-in: they cost one read per 100 members of
-    /// every queue or group in the org.
+    /// every queue or group in the org. `division` and `locations` come with the user
+    /// reads (plus one listing of the org's locations); `roles` (each user's own
+    /// grants as `Role@Division`) costs one read per user.
     #[arg(long, value_name = "LIST")]
     pub columns: Option<String>,
 
