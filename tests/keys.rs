@@ -300,7 +300,7 @@ async fn genesys_import_headers_are_read_as_their_columns_and_the_others_name_th
     let bad = csv(
         dir.path(),
         "bad.csv",
-        "email,extension,division",
+        "email,extension,role",
         &["a@example.com,4142,Home".into()],
     );
     let run = genupdate(&sb, &["validate", "--key", "email", s(&bad)]).await;
@@ -310,7 +310,8 @@ async fn genesys_import_headers_are_read_as_their_columns_and_the_others_name_th
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("division"), "{}", run.stderr);
+    // `division` is a column now; `role` is an import column that says to use `roles`.
+    assert!(run.stderr.contains("use \"roles\""), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
