@@ -378,11 +378,10 @@ fn refuses_formula(kind: Kind, c: char) -> bool {
     match kind {
         Kind::Text | Kind::List => true,
         // `@x` is not an address either, and "nothing before the @" says why.
-        Kind::Email => c != '@',
+        // A manager is an id or an email: `=x@example.com` is a formula, as for email.
+        Kind::Email | Kind::Manager => c != '@',
         Kind::Phone => c != '+',
-        Kind::Uuid | Kind::Manager | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => {
-            false
-        }
+        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,
     }
 }
 
