@@ -150,6 +150,7 @@ mod routes_locations;
 mod routes_queues;
 mod routes_routing;
 mod routes_search;
+mod routes_user_queues;
 mod routes_users;
 mod secret;
 mod seed;

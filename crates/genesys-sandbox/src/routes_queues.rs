@@ -1,6 +1,6 @@
 //! Queues and their members: `GET /api/v2/routing/queues`, the member list and
-//! its writes under `/api/v2/routing/queues/{queueId}/members`, and the user's
-//! side, `GET`/`PATCH /api/v2/users/{userId}/queues`.
+//! its writes under `/api/v2/routing/queues/{queueId}/members` (the user's side,
+//! `GET`/`PATCH /api/v2/users/{userId}/queues`, is `routes_user_queues`).
 //!
 //! As the API pages say: member pages carry **no `total`, `pageCount` or
 //! `lastUri`** (`nextUri` only while more follow; pageSize ≤ 100, default 25);
@@ -24,7 +24,6 @@ use serde_json::{Map, Value, json};
 
 use super::org::{Member, MemberError, plan_member_write, queue_name_matches};
 use super::query::{self, Expand, page_range};
-use super::routes_users::user_not_found;
 use super::seed::division_json;
 use super::server::{Shared, lock};
 use super::state::Store;
@@ -41,7 +40,7 @@ fn queue_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("The queue {id} could not be found."))
 }
 
-fn queue_index(store: &Store, id: &str) -> Result<usize, ApiError> {
+pub fn queue_index(store: &Store, id: &str) -> Result<usize, ApiError> {
     store
         .org
         .queues
@@ -51,7 +50,7 @@ fn queue_index(store: &Store, id: &str) -> Result<usize, ApiError> {
 }
 
 /// 403 when the queue's division is outside the client's reach.
-fn check_queue_writable(store: &Store, q: usize, permission: &str) -> Result<(), ApiError> {
+pub fn check_queue_writable(store: &Store, q: usize, permission: &str) -> Result<(), ApiError> {
     let d = &store.catalogue.divisions[store.org.queues[q].division];
     if store.catalogue.writable_division(&d.id) {
         Ok(())
@@ -79,7 +78,7 @@ fn queue_json(store: &Store, q: usize) -> Value {
 }
 
 /// Repeated `key=` values (comma lists too).
-fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
+pub fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, _)| k == key)
@@ -89,7 +88,7 @@ fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
 }
 
 /// `joined=true|false`, if given.
-fn joined_param(pairs: &[(String, String)]) -> Result<Option<bool>, ApiError> {
+pub fn joined_param(pairs: &[(String, String)]) -> Result<Option<bool>, ApiError> {
     match pairs.iter().rev().find(|(k, _)| k == "joined") {
         None => Ok(None),
         Some((_, v)) => match v.as_str() {
@@ -245,7 +244,7 @@ pub async fn members(
 }
 
 /// The `id`s of a `[{id, …}]` body, checked against the limit.
-fn body_items(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+pub fn body_items(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     let items: Vec<Value> = serde_json::from_slice(body).map_err(|_| ApiError::malformed_body())?;
     if items.len() > MAX_QUEUE_MEMBERS {
         return Err(ApiError::new(
@@ -260,7 +259,7 @@ fn body_items(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     Ok(items)
 }
 
-fn item_id(item: &Value) -> Result<&str, ApiError> {
+pub fn item_id(item: &Value) -> Result<&str, ApiError> {
     item.get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request("each entry must be an object with an id"))
@@ -427,90 +426,4 @@ pub async fn delete_member(
     drop(store);
     lock(&sh.stats).membership_writes += planned.len() as u64;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-fn live_user(store: &Store, id: &str) -> Result<u32, ApiError> {
-    store
-        .lookup(id)
-        .filter(|&i| store.state_of(i) != "deleted")
-        .map(|i| i as u32)
-        .ok_or_else(|| user_not_found(id))
-}
-
-/// `GET /api/v2/users/{userId}/queues`: **`joined` defaults to true**, so queues
-/// the user has not joined are left out unless `joined=false` (which shows only
-/// those). `divisionId` filters; paged with totals.
-pub async fn user_queues(
-    State(sh): State<Arc<Shared>>,
-    Path(user_id): Path<String>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let pairs = query::pairs(&uri);
-    let p = query::list_params(&pairs).map_err(ApiError::bad_request)?;
-    let joined = joined_param(&pairs)?.unwrap_or(true);
-    let divisions = values(&pairs, "divisionId");
-    let mut store = lock(&sh.store);
-    store.org.settle(Instant::now());
-    let u = live_user(&store, &user_id)?;
-    let found: Vec<Value> = store
-        .org
-        .queues_of(u)
-        .into_iter()
-        .filter(|(_, m)| m.joined == joined)
-        .filter(|(q, _)| {
-            let d = &store.catalogue.divisions[store.org.queues[*q].division];
-            divisions.is_empty() || divisions.contains(&d.id)
-        })
-        .map(|(q, m)| {
-            let queue = &store.org.queues[q];
-            json!({
-                "id": queue.id,
-                "name": queue.name,
-                "division": division_json(&store.catalogue.divisions[queue.division]),
-                "joined": m.joined,
-                "memberBy": m.by.wire(),
-                "selfUri": format!("/api/v2/routing/queues/{}", queue.id),
-            })
-        })
-        .collect();
-    drop(store);
-    let total = found.len();
-    let page = found[page_range(total, p.page_size, p.page_number)].to_vec();
-    let base = format!("/api/v2/users/{user_id}/queues");
-    Ok(Json(Listing::new(page, total, p.page_size, p.page_number, &base)).into_response())
-}
-
-/// `PATCH /api/v2/users/{userId}/queues`: `[{id: queueId, joined}]`,
-/// asynchronous (202); queues the user is not a member of are disregarded.
-pub async fn patch_user_queues(
-    State(sh): State<Arc<Shared>>,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let items = body_items(&body)?;
-    let now = Instant::now();
-    let mut store = lock(&sh.store);
-    store.org.settle(now);
-    let u = live_user(&store, &user_id)?;
-    let mut wanted = Vec::with_capacity(items.len());
-    for item in &items {
-        let id = item_id(item)?;
-        let joined = item.get("joined").and_then(Value::as_bool).ok_or_else(|| {
-            ApiError::bad_request(format!("joined (a boolean) is required for queue {id}"))
-        })?;
-        let Some(q) = store.org.queues.iter().position(|q| q.id == id) else {
-            continue;
-        };
-        if store.org.member(q, u).is_some() {
-            check_queue_writable(&store, q, "routing:queue:join")?;
-            wanted.push((q, joined));
-        }
-    }
-    let mut accepted = 0;
-    for (q, joined) in wanted {
-        accepted += u64::from(store.org.request_join(now, q, u, joined));
-    }
-    drop(store);
-    lock(&sh.stats).membership_writes += accepted;
-    Ok(StatusCode::ACCEPTED.into_response())
 }

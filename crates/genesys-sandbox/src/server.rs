@@ -28,7 +28,7 @@ use super::stats::SandboxStats;
 use super::wire::ApiError;
 use super::{
     front, routes_auth, routes_authz, routes_divisions, routes_groups, routes_locations,
-    routes_queues, routes_routing, routes_search, routes_users,
+    routes_queues, routes_routing, routes_search, routes_user_queues, routes_users,
 };
 
 /// Everything the handlers share. Each lock is held briefly and never across an await.
@@ -127,7 +127,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/api/v2/users/{id}/queues",
-            get(routes_queues::user_queues).patch(routes_queues::patch_user_queues),
+            get(routes_user_queues::user_queues).patch(routes_user_queues::patch_user_queues),
         )
         .route("/api/v2/routing/queues", get(routes_queues::list))
         .route(
