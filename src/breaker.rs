@@ -25,7 +25,10 @@ pub struct PermissionBreaker {
 impl PermissionBreaker {
     /// Look at one finished row; `Some(why)` the first time the breaker trips.
     pub fn observe(&mut self, r: &RowResult) -> Option<String> {
-        if r.status == Status::Updated || !r.undo.is_empty() {
+        // A failed row whose other parts landed (a membership added beside a refused
+        // one) is evidence of permission too: without this, the order in which rows
+        // finish decides whether the breaker trips.
+        if r.status == Status::Updated || !r.undo.is_empty() || !r.changed.is_empty() {
             self.accepted = true;
         }
         if r.reason == Some(Reason::Forbidden) {
@@ -103,5 +106,16 @@ mod tests {
         b.observe(&row(Status::Unchanged, None, "a"));
         b.observe(&row(Status::Failed, Some(Reason::NotFound), "b"));
         assert_eq!(b.observe(&forbidden("c")), None);
+    }
+
+    #[test]
+    fn a_refused_row_whose_other_part_landed_is_evidence_of_permission() {
+        // Regression: a membership added beside a refused one, finishing before the
+        // fully accepted rows, used to let two refusals trip the breaker.
+        let mut b = PermissionBreaker::default();
+        let mut partly = forbidden("a");
+        partly.changed = vec!["queues:add".into()];
+        assert_eq!(b.observe(&partly), None);
+        assert_eq!(b.observe(&forbidden("b")), None);
     }
 }
