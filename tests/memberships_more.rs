@@ -123,3 +123,34 @@ async fn a_realistic_org_adds_removes_and_converges_the_same() {
         "a second run writes no membership"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_keyed_by_email_changes_the_resolved_users_memberships() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = sb.writable_user_ids();
+    let email = |id: &str| sb.user(id).unwrap()["email"].as_str().unwrap().to_string();
+    let rows = [
+        format!("{},Sales Inbound", email(&w[40])),
+        "nobody@example.com,Sales Inbound".to_string(),
+    ];
+    let a = apply_with(
+        &sb,
+        dir.path(),
+        "email.csv",
+        "email,queues:add",
+        &rows,
+        &["--key", "email"],
+    )
+    .await;
+    assert_eq!(a.run.code, 1, "{:?}", a.run);
+    assert!(in_queue(&sb, "Sales Inbound", &w[40]));
+    assert_eq!(line(&a.report, 2).0, "updated");
+    let (status, _, reason) = line(&a.report, 3);
+    assert_eq!((status.as_str(), reason.as_str()), ("failed", "not_found"));
+    assert_eq!(
+        sb.queue_member_ids(&queue(&sb, "Sales Inbound")).len(),
+        1,
+        "the unresolved row planned nothing"
+    );
+}
