@@ -377,8 +377,9 @@ pub(crate) fn formula(s: &str) -> Formula<'_> {
 fn refuses_formula(kind: Kind, c: char) -> bool {
     match kind {
         Kind::Text | Kind::List => true,
-        // `@x` is not an address either, and "nothing before the @" says why.
-        // A manager is an id or an email: `=x@example.com` is a formula, as for email.
+        // `@x` is not an address either, and "nothing before the @" says why. A
+        // manager may be an email, so it is refused as one (regression:
+        // `=x@example.com` was accepted as a manager's email; input_props found it).
         Kind::Email | Kind::Manager => c != '@',
         Kind::Phone => c != '+',
         Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,

@@ -86,7 +86,8 @@ pub fn merge(r: &mut RowResult, outcomes: &[Outcome]) {
             r.http_status = f.http_status;
             r.code = f.code.clone();
             r.correlation_id = f.correlation_id.clone();
-            if f.reason == Some(Reason::Forbidden) {
+            // The refusal is about the queue's or group's division (when known).
+            if f.reason == Some(Reason::Forbidden) && f.division.is_some() {
                 r.division = f.division.clone();
             }
         }

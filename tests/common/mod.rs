@@ -142,6 +142,7 @@ impl ModelUser for Sandbox {
 
 /// Helpers of the CSV input tests.
 pub mod input;
+pub mod members;
 pub mod stall;
 
 // --- driving the real binary ---

@@ -464,3 +464,14 @@ fn escaped_cells_carry_any_value_the_server_held() {
             .contains("\\q")
     );
 }
+
+#[test]
+fn a_manager_email_that_starts_like_a_formula_is_refused() {
+    // Regression: input_props found "=x@example.com" accepted as a manager's email.
+    let manager = Column::Profile(ProfileField::Manager);
+    for raw in ["=x@example.com", "+x@example.com", "-x@example.com"] {
+        let e = check_cell(&manager, "manager", raw).unwrap_err();
+        assert!(e.contains("formula"), "{raw}: {e}");
+    }
+    assert!(check_cell(&manager, "manager", "'=x@example.com").is_ok());
+}
