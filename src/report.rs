@@ -404,6 +404,7 @@ mod tests {
             ],
             id_index: 0,
             key: crate::input::Key::Id,
+            format: Default::default(),
         }
     }
 

@@ -74,7 +74,7 @@ pub fn validate_path_with_options(
     options: &ReadOptions,
     mut on_problem: impl FnMut(Problem),
 ) -> Result<u64, InputError> {
-    let (mut records, mut scan) = match start(path, options.key)? {
+    let (mut records, mut scan) = match start(path, options)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
             on_problem(problem);
@@ -86,7 +86,7 @@ pub fn validate_path_with_options(
     // An oversized header has no columns: every row would be "ragged", which is noise.
     let judge_rows = !scan.columns.is_empty();
     let key_index = scan.id_index;
-    let mut checker = RowChecker::new(scan.names, scan.columns, key_index, options);
+    let mut checker = RowChecker::new(scan.names, scan.columns, key_index, scan.ignored, options);
     let mut problems = Vec::new();
     let mut rows = 0u64;
     loop {
@@ -100,6 +100,10 @@ pub fn validate_path_with_options(
             checker.check(&rec, &mut problems, |_, _| {});
         }
         problems.drain(..).for_each(&mut on_problem);
+    }
+    // One line however many, through the log so `--log-format json` stays JSON.
+    if let Some(warning) = records.delimiter_rows().warning(&path.display().to_string()) {
+        tracing::warn!("{warning}");
     }
     if rows == 0 {
         on_problem(Problem {
@@ -117,6 +121,8 @@ pub(crate) struct RowChecker {
     /// `None` for header cells that are not usable columns: their cells are skipped.
     columns: Vec<Option<Column>>,
     id_index: Option<usize>,
+    /// Empty header cells after the last column: a row may have cells there, empty.
+    ignored: usize,
     ids: IdSet,
     /// `--default-country`, for phone and SMS numbers without a leading `+`.
     default_country: Option<Country>,
@@ -136,12 +142,14 @@ impl RowChecker {
         names: Vec<String>,
         columns: Vec<Option<Column>>,
         id_index: Option<usize>,
+        ignored: usize,
         options: &ReadOptions,
     ) -> Self {
         RowChecker {
             names,
             columns,
             id_index,
+            ignored,
             ids: IdSet::new(),
             default_country: options.default_country,
             key: options.key,
@@ -185,16 +193,33 @@ impl RowChecker {
                 return None;
             }
         }
-        if rec.len() != self.columns.len() {
+        let width = self.columns.len();
+        if rec.len() < width || rec.len() > width + self.ignored {
             problems.push(self.ragged(rec));
             return None;
+        }
+        // Cells under the trailing empty header cells must be empty too.
+        for i in width..rec.len() {
+            let cell = rec.field(i);
+            if !cell.is_empty() {
+                problems.push(Problem {
+                    line,
+                    column: None,
+                    message: format!(
+                        "cell {} holds {} but its header cell is empty: name the column in \
+                         the header, or empty the cell",
+                        i + 1,
+                        quote(&String::from_utf8_lossy(cell))
+                    ),
+                });
+            }
         }
         // One UTF-8 check per record; per cell only when that fails.
         let whole = std::str::from_utf8(rec.bytes).ok();
         // Printable ASCII throughout: no cell needs the invisible-character scan.
         let scan = !printable_ascii(rec.bytes);
         let mut id = None;
-        for i in 0..rec.len() {
+        for i in 0..width {
             let problem = |message: String| Problem {
                 line,
                 column: Some(self.names[i].clone()),
@@ -261,15 +286,14 @@ impl RowChecker {
     }
 
     fn ragged(&self, rec: &Record<'_>) -> Problem {
-        let (found, expected) = (rec.len(), self.columns.len());
+        let (found, expected) = (rec.len(), self.columns.len() + self.ignored);
         let mut message = format!("expected {expected} cells as in the header, found {found}");
-        let column = if found < expected {
-            let missing = &self.names[found];
+        let column = if let Some(missing) = self.names.get(found) {
             message.push_str(&format!(": the row ends before column {}", quote(missing)));
             Some(missing.clone())
         } else {
             message.push_str(&format!(
-                ": {} more than the header has (a value with a comma must be in double quotes)",
+                ": {} more than the header has (a value with the delimiter must be in double quotes)",
                 found - expected
             ));
             None
