@@ -106,6 +106,12 @@ impl Key {
     }
 }
 
+/// The delimiter of a CSV text, guessed from its header line (`,` unless a `;` or
+/// tab, and not a comma, splits it into known column names).
+pub fn sniff_delimiter(head: &[u8]) -> Delimiter {
+    delimiter::sniff(delimiter::first_line(head)).delimiter
+}
+
 /// What a column name means (as in a header), or why it means nothing.
 pub fn column(name: &str) -> Result<Column, String> {
     schema::classify(name)

@@ -28,6 +28,7 @@ use super::text::{invalid_utf8, quote};
 use super::{Column, InputError, Key, Problem, ReadOptions};
 use crate::exit::Exit;
 use crate::phone::Country;
+use crate::routing::NameCheck;
 use crate::settings::{Output, ValidateSettings};
 
 /// The outcome of validating a whole file.
@@ -352,10 +353,26 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
 /// message`, then a one-line summary; exit 0 when valid, 3 when not, 2 when the file
 /// cannot be read. With `--output json`, one JSON object on stdout instead and
 /// nothing on stderr unless the file cannot be read. `quiet` drops the summary line.
+///
+/// After the offline pass, the header's skill and language names are looked up
+/// when `--sandbox` or a region with credentials was given
+/// ([`crate::routing::check_names`]); otherwise one log line says they were not
+/// checked. An unknown name is one more problem (exit 3); a lookup that fails is
+/// exit 4.
 pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
     let file = settings.file.display().to_string();
     let options = settings.read;
     let args = settings;
+    let names = || {
+        let check = crate::routing::check_names(settings, &crate::apply::Env::from_process());
+        if let NameCheck::NotChecked(why) = &check {
+            tracing::warn!(
+                "{file}: skill and language names not checked: {why}; run with --sandbox \
+                 or credentials to check"
+            );
+        }
+        check
+    };
     match args.output {
         Output::Text => {
             let stderr = std::io::stderr();
@@ -366,21 +383,37 @@ pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
                 count += 1;
                 let _ = writeln!(err, "{}", p.render(&file));
             });
+            let _ = err.flush();
             let exit = match result {
                 Err(e) => {
                     let _ = writeln!(err, "genupdate: {e}");
                     Exit::Usage
                 }
-                Ok(rows) => {
-                    if !quiet {
-                        let _ = writeln!(err, "{}", summary_line(&file, rows, count));
+                Ok(rows) => match names() {
+                    NameCheck::Failed(e) => {
+                        let _ = writeln!(
+                            err,
+                            "genupdate: {file}: cannot check skill and language names: {e}"
+                        );
+                        Exit::Aborted
                     }
-                    if count == 0 {
-                        Exit::Success
-                    } else {
-                        Exit::InvalidInput
+                    check => {
+                        if let NameCheck::Checked(unknown) = check {
+                            for p in unknown {
+                                count += 1;
+                                let _ = writeln!(err, "{}", p.render(&file));
+                            }
+                        }
+                        if !quiet {
+                            let _ = writeln!(err, "{}", summary_line(&file, rows, count));
+                        }
+                        if count == 0 {
+                            Exit::Success
+                        } else {
+                            Exit::InvalidInput
+                        }
                     }
-                }
+                },
             };
             let _ = err.flush();
             exit
@@ -390,10 +423,24 @@ pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
                 eprintln!("genupdate: {e}");
                 Exit::Usage
             }
-            Ok(summary) => {
+            Ok(mut summary) => {
+                let checked = match names() {
+                    NameCheck::Failed(e) => {
+                        eprintln!("genupdate: {file}: cannot check skill and language names: {e}");
+                        return Exit::Aborted;
+                    }
+                    NameCheck::Checked(unknown) => {
+                        summary.problems.extend(unknown);
+                        Some(true)
+                    }
+                    NameCheck::NotChecked(_) => Some(false),
+                    NameCheck::NoNames => None,
+                };
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
-                let _ = serde_json::to_writer(&mut out, &json_report(&file, &summary));
+                let mut report = json_report(&file, &summary);
+                report.names_checked = checked;
+                let _ = serde_json::to_writer(&mut out, &report);
                 let _ = writeln!(out);
                 let _ = out.flush();
                 if summary.is_valid() {
@@ -424,13 +471,16 @@ fn plural(n: u64, word: &str) -> String {
     }
 }
 
-/// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`.
+/// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`,
+/// and `names_checked` (true or false) when the header names skills or languages.
 #[derive(serde::Serialize)]
 pub(crate) struct JsonReport<'a> {
     file: &'a str,
     valid: bool,
     rows: u64,
     problems: Vec<JsonProblem<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names_checked: Option<bool>,
 }
 
 #[derive(serde::Serialize)]
@@ -454,6 +504,7 @@ pub(crate) fn json_report<'a>(file: &'a str, summary: &'a ValidationSummary) -> 
                 message: &p.message,
             })
             .collect(),
+        names_checked: None,
     }
 }
 
