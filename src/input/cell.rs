@@ -351,9 +351,10 @@ fn refuses_formula(kind: Kind, c: char) -> bool {
     match kind {
         Kind::Text => true,
         // `@x` is not an address either, and "nothing before the @" says why.
-        Kind::Email => c != '@',
+        // A manager's email is an email (a UUID never starts with one of them).
+        Kind::Email | Kind::Manager => c != '@',
         Kind::Phone => c != '+',
-        Kind::Uuid | Kind::Manager | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => {
+        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => {
             false
         }
     }
