@@ -44,7 +44,10 @@ pub async fn resolve_routing(
 
 /// Look up each routing column: the ids (by column), and a problem for each name
 /// the org does not have. The error is a lookup that failed (network, permission).
-pub async fn lookup(client: &Client, header: &Header) -> Result<(RoutingIds, Vec<Problem>), String> {
+pub async fn lookup(
+    client: &Client,
+    header: &Header,
+) -> Result<(RoutingIds, Vec<Problem>), String> {
     let mut ids: RoutingIds = vec![None; header.columns.len()];
     let mut unknown = Vec::new();
     // The whole listing of each kind, read at most once, only after a miss.
@@ -75,7 +78,10 @@ pub async fn lookup(client: &Client, header: &Header) -> Result<(RoutingIds, Vec
         unknown.push(Problem {
             line: 1,
             column: Some(header.names[i].clone()),
-            message: format!("no {what} named '{name}' in this org{}", did_you_mean(&near)),
+            message: format!(
+                "no {what} named '{name}' in this org{}",
+                did_you_mean(&near)
+            ),
         });
     }
     Ok((ids, unknown))

@@ -354,9 +354,7 @@ fn refuses_formula(kind: Kind, c: char) -> bool {
         // A manager's email is an email (a UUID never starts with one of them).
         Kind::Email | Kind::Manager => c != '@',
         Kind::Phone => c != '+',
-        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => {
-            false
-        }
+        Kind::Uuid | Kind::State | Kind::Bool | Kind::Date | Kind::Proficiency => false,
     }
 }
 

@@ -238,9 +238,7 @@ impl DelimiterRows {
         } else {
             format!("{} rows contain", self.count)
         };
-        Some(format!(
-            "{file}: {rows} only delimiters ({lines}); ignored"
-        ))
+        Some(format!("{file}: {rows} only delimiters ({lines}); ignored"))
     }
 }
 
@@ -293,7 +291,10 @@ mod tests {
         assert!(hint.contains("--delimiter ';'"), "{hint}");
         assert!(!hint.contains("with --delimiter"), "{hint}");
         let hint = one_column_hint("id,title", Delimiter::Semicolon, true).unwrap();
-        assert!(hint.starts_with("the header reads with --delimiter ';' as one column"), "{hint}");
+        assert!(
+            hint.starts_with("the header reads with --delimiter ';' as one column"),
+            "{hint}"
+        );
         assert!(hint.ends_with("pass --delimiter ,"), "{hint}");
         let hint = one_column_hint("a\tb", Delimiter::Comma, false).unwrap();
         assert!(hint.ends_with("--delimiter tab"), "{hint}");
@@ -315,7 +316,10 @@ mod tests {
             assert_eq!(Delimiter::parse(text), Ok(want), "{text:?}");
         }
         for bad in ["", ":", ",,", "space"] {
-            assert!(Delimiter::parse(bad).unwrap_err().contains("tab"), "{bad:?}");
+            assert!(
+                Delimiter::parse(bad).unwrap_err().contains("tab"),
+                "{bad:?}"
+            );
         }
     }
 

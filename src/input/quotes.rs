@@ -283,7 +283,10 @@ mod tests {
         );
         let mut q = QuoteLint::new(b'\t');
         q.feed(b"a\t\"b\tc\"\t\"d\"x\n");
-        assert_eq!(q.finish().map(|s| (s.field, s.kind)), Some((2, StrayKind::AfterClosing)));
+        assert_eq!(
+            q.finish().map(|s| (s.field, s.kind)),
+            Some((2, StrayKind::AfterClosing))
+        );
     }
 
     #[test]

@@ -395,9 +395,21 @@ mod tests {
 
     #[test]
     fn other_delimiters_and_rows_of_delimiters() {
-        let mut r = Records::with_delimiter(&b"\xef\xbb\xbfid;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n"[..], b';');
-        assert_eq!(r.head().unwrap(), b"id;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n");
-        let header: Vec<Vec<u8>> = r.next().unwrap().unwrap().fields().map(<[u8]>::to_vec).collect();
+        let mut r = Records::with_delimiter(
+            &b"\xef\xbb\xbfid;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n"[..],
+            b';',
+        );
+        assert_eq!(
+            r.head().unwrap(),
+            b"id;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n"
+        );
+        let header: Vec<Vec<u8>> = r
+            .next()
+            .unwrap()
+            .unwrap()
+            .fields()
+            .map(<[u8]>::to_vec)
+            .collect();
         assert_eq!(header, [&b"id"[..], b"title", b"", b""]);
         assert!(r.had_bom());
         r.skip_delimiter_rows();

@@ -103,7 +103,10 @@ pub fn validate_path_with_options(
         problems.drain(..).for_each(&mut on_problem);
     }
     // One line however many, through the log so `--log-format json` stays JSON.
-    if let Some(warning) = records.delimiter_rows().warning(&path.display().to_string()) {
+    if let Some(warning) = records
+        .delimiter_rows()
+        .warning(&path.display().to_string())
+    {
         tracing::warn!("{warning}");
     }
     if rows == 0 {

@@ -198,7 +198,11 @@ fn trailing_empty_header_cells_are_not_columns() {
     }
     let s = scan(",,");
     assert_eq!(s.ignored, 3);
-    assert!(s.problems[0].message.starts_with("no id column"), "{:?}", s.problems);
+    assert!(
+        s.problems[0].message.starts_with("no id column"),
+        "{:?}",
+        s.problems
+    );
 }
 
 #[test]
