@@ -13,8 +13,7 @@ use crate::cli::ApplyArgs;
 use crate::client::{Client, ClientConfig};
 use crate::config::{self, Credentials, Endpoints};
 use crate::execute::RowContext;
-use crate::input::{self, Column, Header};
-use crate::plan::RoutingIds;
+use crate::input;
 use crate::report::{Outputs, ReportSink};
 use crate::runner::{self, RunnerConfig, Stopper};
 #[cfg(feature = "sandbox")]
@@ -231,7 +230,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         Err(e) => return early(ExitReason::Usage, e.to_string()),
     };
     let routing = tokio::select! {
-        r = resolve_routing(&client, &header, &file) => match r {
+        r = crate::routing::resolve_routing(&client, &header, &file) => match r {
             Ok(r) => r,
             Err((reason, msg)) => return finish(early(reason, msg), &client, started),
         },
@@ -460,58 +459,6 @@ pub(crate) async fn connect_target(
     )
     .map_err(|e| e.to_string())?;
     Ok((endpoints, credentials, None))
-}
-
-/// Resolve every `skill:` and `language:` column to an id by exact, case-insensitive
-/// name. An unknown name stops the run before any write (exit 3), naming the column.
-async fn resolve_routing(
-    client: &Client,
-    header: &Header,
-    file: &str,
-) -> Result<RoutingIds, (ExitReason, String)> {
-    let mut ids: RoutingIds = vec![None; header.columns.len()];
-    let mut unknown = Vec::new();
-    for (i, column) in header.columns.iter().enumerate() {
-        let (name, found, what) = match column {
-            Column::Skill(name) => (name, client.find_skills(name).await, "skill"),
-            Column::Language(name) => (name, client.find_languages(name).await, "language"),
-            _ => continue,
-        };
-        let found = found.map_err(|e| {
-            (
-                ExitReason::Aborted,
-                format!("cannot look up {what} '{name}': {e}"),
-            )
-        })?;
-        match found.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
-            Some(entity) => ids[i] = Some(entity.id.clone()),
-            None => {
-                let near: Vec<&str> = found.iter().take(3).map(|s| s.name.as_str()).collect();
-                let hint = if near.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (names starting so: {})", near.join(", "))
-                };
-                unknown.push(format!(
-                    "{file}:1:{}: no {what} named '{name}' in this org{hint}",
-                    header.names[i]
-                ));
-            }
-        }
-    }
-    if unknown.is_empty() {
-        return Ok(ids);
-    }
-    for u in &unknown {
-        eprintln!("{u}");
-    }
-    Err((
-        ExitReason::InvalidInput,
-        format!(
-            "{} unknown skill or language name(s); nothing was sent",
-            unknown.len()
-        ),
-    ))
 }
 
 /// One line on how the users are read, for stderr.

@@ -59,11 +59,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a CSV file without any network access and report every problem in it.
+    /// Check a CSV file and report every problem in it.
     ///
     /// Each problem is printed on stderr as FILE:LINE:COLUMN: message, where LINE is
     /// the physical line (the header is line 1) and COLUMN the header name. Exit 0
-    /// when the file is valid, 3 when it is not.
+    /// when the file is valid, 3 when it is not. The file is checked offline; with
+    /// --sandbox, or a region and credentials, the skill and language names of the
+    /// header are also looked up in the org (read-only), with a "did you mean".
     Validate(ValidateArgs),
     /// Apply a CSV file to Genesys Cloud users.
     ///
@@ -145,6 +147,30 @@ pub struct ValidateArgs {
     /// written; every other column is a value to write.
     #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
     pub key: crate::input::Key,
+
+    /// The cell delimiter: `,` `;` `tab` (or `\t`) or `|`. Without it, genupdate reads
+    /// the header line: a `;` or tab that splits it into known column names (where a
+    /// comma does not) is the delimiter, else `,`. The report, failed-rows and undo
+    /// files are written with the input's delimiter (and a byte-order mark when the
+    /// input had one).
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::Delimiter::parse)]
+    pub delimiter: Option<crate::input::Delimiter>,
+
+    /// Check skill and language names against the built-in sandbox's org (as
+    /// `apply --sandbox`).
+    #[arg(long, conflicts_with = "region")]
+    pub sandbox: bool,
+
+    /// Check skill and language names against this org: a region name, domain or
+    /// base URL (as for apply), with the credentials from the environment. Without
+    /// it (or --sandbox), or without credentials, validate stays offline and says the
+    /// names were not checked.
+    #[arg(long, env = "GENESYSCLOUD_REGION")]
+    pub region: Option<String>,
+
+    /// Allow plain http:// to a host that is not loopback (as for apply).
+    #[arg(long)]
+    pub insecure_allow_http_to_remote_host: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +190,14 @@ pub struct ApplyArgs {
     /// problem; numbers are sent in E.164 (+13175550142) either way.
     #[arg(long, value_name = "ISO", env = "GENUPDATE_DEFAULT_COUNTRY")]
     pub default_country: Option<String>,
+
+    /// The cell delimiter: `,` `;` `tab` (or `\t`) or `|`. Without it, genupdate reads
+    /// the header line: a `;` or tab that splits it into known column names (where a
+    /// comma does not) is the delimiter, else `,`. The report, failed-rows and undo
+    /// files are written with the input's delimiter (and a byte-order mark when the
+    /// input had one).
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::Delimiter::parse)]
+    pub delimiter: Option<crate::input::Delimiter>,
 
     /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie) or base URL
     /// (https://api.mypurecloud.com, http://127.0.0.1:8080).
@@ -274,6 +308,16 @@ pub struct ExportArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The cell delimiter of the export (and of the --keys file): `,` `;` `tab` or
+    /// `|`. Default: the --keys file's delimiter (guessed from its header), else `,`.
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::Delimiter::parse)]
+    pub delimiter: Option<crate::input::Delimiter>,
+
+    /// Start the export with a UTF-8 byte-order mark, which Excel needs to read
+    /// UTF-8 (non-ASCII names). Implied when the --keys file starts with one.
+    #[arg(long)]
+    pub bom: bool,
 
     /// Region name, domain or base URL (as for apply).
     #[arg(long, env = "GENESYSCLOUD_REGION")]

@@ -21,7 +21,7 @@ use crate::cli::ExportArgs;
 use crate::client::{ApiError, Client, ClientConfig};
 use crate::exit::Exit;
 use crate::input::escape::encode_value;
-use crate::input::{Column, Key, ProfileField, ReadOptions};
+use crate::input::{Column, FileFormat, Key, ProfileField, ReadOptions};
 use crate::model::User;
 use crate::plan::{contact_value, fmt_prof};
 use crate::resolve::{LIST_PAGE, key_of};
@@ -158,14 +158,23 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
             }
         )));
     }
+    // The export's format: --delimiter, else the --keys file's; a BOM with --bom or
+    // when the --keys file has one.
+    let mut format = FileFormat {
+        delimiter: args.delimiter.unwrap_or_default(),
+        bom: args.bom,
+    };
     let wanted = match &args.keys {
         None => None,
         Some(path) => {
             let options = ReadOptions {
                 key,
+                delimiter: args.delimiter,
                 ..ReadOptions::default()
             };
-            let (_, rows) = crate::resolve::collect(path, &options).map_err(usage)?;
+            let (header, rows) = crate::resolve::collect(path, &options).map_err(usage)?;
+            format.delimiter = header.format.delimiter;
+            format.bom |= header.format.bom;
             Some(rows.into_iter().map(|r| r.key).collect::<HashSet<String>>())
         }
     };
@@ -183,7 +192,7 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
     let client = Client::connect(cfg)
         .await
         .map_err(|e| (Exit::Aborted, e.to_string()))?;
-    let result = run(&client, args, key, &columns, wanted.as_ref(), quiet).await;
+    let result = run(&client, args, format, key, &columns, wanted.as_ref(), quiet).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
@@ -193,6 +202,7 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
 async fn run(
     client: &Client,
     args: &ExportArgs,
+    format: FileFormat,
     key: Key,
     columns: &[Column],
     wanted: Option<&HashSet<String>>,
@@ -280,7 +290,7 @@ async fn run(
         Default::default()
     };
 
-    let out: Box<dyn Write> = match &args.output {
+    let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
             (
                 Exit::Usage,
@@ -289,7 +299,9 @@ async fn run(
         })?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut w = csv::WriterBuilder::new()
+    out.write_all(format.preamble()).map_err(io)?;
+    let mut w = format
+        .writer()
         .terminator(csv::Terminator::CRLF)
         .from_writer(std::io::BufWriter::new(out));
     let mut header = vec![key.header().to_string()];
@@ -394,16 +406,7 @@ fn is_employer(c: &Column) -> bool {
 }
 
 /// The header name of a column.
-pub fn column_name(c: &Column) -> String {
-    match c {
-        Column::Id => "id".into(),
-        Column::Profile(f) => f.header().into(),
-        Column::Contact(m, t) => format!("{}:{}", m.prefix(), t.wire()),
-        Column::Skill(n) => format!("skill:{n}"),
-        Column::Language(n) => format!("language:{n}"),
-        Column::Member(f, op) => crate::input::lists::header(*f, *op),
-    }
-}
+pub use crate::input::column_name;
 
 enum ScanError {
     Api(ApiError),

@@ -28,6 +28,7 @@ pub mod phone;
 pub mod plan;
 pub mod report;
 pub mod resolve;
+pub mod routing;
 pub mod runner;
 pub mod secret;
 pub mod settings;
@@ -77,7 +78,7 @@ fn recover(args: &cli::RecoverArgs, quiet: bool) -> Exit {
             .first()
             .map(|r| r.key.clone())
             .unwrap_or_else(|| "id".into());
-        undo::write_merged(&args.undo, &entries, &key).map(|n| (n, entries.len()))
+        undo::write_merged(&args.undo, &entries, &key, None).map(|n| (n, entries.len()))
     });
     match merged {
         Ok((users, entries)) => {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::input::Header;
+use crate::input::{FileFormat, Header};
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -197,22 +197,27 @@ pub struct Outputs {
 struct OrderedCsv {
     path: PathBuf,
     file: BufWriter<File>,
+    format: FileFormat,
+    /// The byte-order mark (when the input had one) and the header record.
     header: Vec<u8>,
     written: u64,
     index: Vec<(u64, u64, u32)>,
 }
 
 impl OrderedCsv {
-    fn create<I, T>(path: &Path, header: I) -> io::Result<OrderedCsv>
+    fn create<I, T>(path: &Path, format: FileFormat, header: I) -> io::Result<OrderedCsv>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
         let file = File::create(path).map_err(|e| named(path, e))?;
-        let header = record_bytes(header)?;
+        let mut header_bytes = format.preamble().to_vec();
+        header_bytes.extend(record_bytes(format, header)?);
+        let header = header_bytes;
         let mut out = OrderedCsv {
             path: path.to_path_buf(),
             file: BufWriter::new(file),
+            format,
             header: header.clone(),
             written: 0,
             index: Vec::new(),
@@ -227,7 +232,7 @@ impl OrderedCsv {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let bytes = record_bytes(record)?;
+        let bytes = record_bytes(self.format, record)?;
         self.index.push((seq, self.written, bytes.len() as u32));
         self.write(&bytes)
     }
@@ -269,13 +274,13 @@ impl OrderedCsv {
     }
 }
 
-/// One CSV record as bytes (with its line terminator).
-fn record_bytes<I, T>(record: I) -> io::Result<Vec<u8>>
+/// One CSV record as bytes (with its line terminator), in `format`'s delimiter.
+fn record_bytes<I, T>(format: FileFormat, record: I) -> io::Result<Vec<u8>>
 where
     I: IntoIterator<Item = T>,
     T: AsRef<[u8]>,
 {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let mut w = format.writer().from_writer(Vec::new());
     w.write_record(record).map_err(io::Error::other)?;
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
@@ -295,6 +300,8 @@ pub struct ReportSink {
     journal: Option<PathBuf>,
     key: String,
     width: usize,
+    /// The input's delimiter and byte-order mark, for every file written.
+    format: FileFormat,
 }
 
 impl ReportSink {
@@ -306,17 +313,18 @@ impl ReportSink {
             report: outputs
                 .report
                 .as_deref()
-                .map(|p| OrderedCsv::create(p, REPORT_COLUMNS))
+                .map(|p| OrderedCsv::create(p, header.format, REPORT_COLUMNS))
                 .transpose()?,
             failed: outputs
                 .failed
                 .as_deref()
-                .map(|p| OrderedCsv::create(p, &names))
+                .map(|p| OrderedCsv::create(p, header.format, &names))
                 .transpose()?,
             undo: outputs.undo.clone(),
             journal: outputs.journal.clone(),
             key: header.undo_key().to_string(),
             width: header.names.len(),
+            format: header.format,
         })
     }
 
@@ -351,7 +359,7 @@ impl ReportSink {
             && journal.exists()
         {
             let (_, entries) = crate::journal::read(journal)?;
-            crate::undo::write_merged(undo, &entries, &self.key)?;
+            crate::undo::write_merged(undo, &entries, &self.key, Some(self.format))?;
             // Everything the journal held is in the undo file now.
             std::fs::remove_file(journal).map_err(|e| named(journal, e))?;
         }
@@ -404,6 +412,7 @@ mod tests {
             ],
             id_index: 0,
             key: crate::input::Key::Id,
+            format: Default::default(),
         }
     }
 

@@ -52,18 +52,34 @@ pub struct ValidateSettings {
     pub file: PathBuf,
     pub read: ReadOptions,
     pub output: Output,
+    /// Where skill and language names are looked up: `None` when neither
+    /// `--sandbox` nor a region was given (the names are not checked).
+    pub target: Option<Target>,
 }
 
 impl ValidateSettings {
     /// Resolve the flags; the error says what to fix (a usage error, exit 2).
     pub fn resolve(args: &ValidateArgs) -> Result<ValidateSettings, String> {
         let read = crate::config::read_options(args.default_country.as_deref())
-            .map(|o| ReadOptions { key: args.key, ..o })
+            .map(|o| ReadOptions {
+                key: args.key,
+                delimiter: args.delimiter,
+                ..o
+            })
             .map_err(|e| e.to_string())?;
+        let target = match (&args.sandbox, &args.region) {
+            (true, _) => Some(Target::Sandbox),
+            (false, Some(region)) if !region.trim().is_empty() => Some(Target::Org {
+                region: Some(region.clone()),
+                insecure_http: args.insecure_allow_http_to_remote_host,
+            }),
+            _ => None,
+        };
         Ok(ValidateSettings {
             file: args.file.clone(),
             read,
             output: args.output.into(),
+            target,
         })
     }
 }
@@ -115,7 +131,11 @@ impl ApplySettings {
         let paths = output_paths(args);
         paths.check(&args.file).map_err(usage)?;
         let read = crate::config::read_options(args.default_country.as_deref())
-            .map(|o| ReadOptions { key: args.key, ..o })
+            .map(|o| ReadOptions {
+                key: args.key,
+                delimiter: args.delimiter,
+                ..o
+            })
             .map_err(|e| usage(e.to_string()))?;
         let deadline = match &args.deadline {
             Some(d) => {

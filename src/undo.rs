@@ -8,21 +8,30 @@
 //! and every run section of the journal. The result is written to a temporary file
 //! and renamed over the path, so a crash while writing leaves the old file whole.
 //! Users already in the file keep their order; new ones follow in input-line order.
+//! It is written in the input's format (delimiter, byte-order mark); an existing
+//! file is read in its own (guessed from its header line).
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::input::{CLEAR_MARKER, Family, ListOp, lists};
+use crate::input::{BOM, CLEAR_MARKER, Family, FileFormat, ListOp, lists};
 use crate::journal::{Before, Entry};
 
 /// Merge `entries` into the undo file at `path` (created if missing). `key` is the
-/// key column's header name. Returns the number of users in the file.
-pub fn write_merged(path: &Path, entries: &[Entry], key: &str) -> io::Result<usize> {
-    let mut undo = if path.exists() {
+/// key column's header name. The file is written in `format` (the input's), or
+/// with `None` (`recover`, which has no input) in the existing file's format, else
+/// comma-separated without a byte-order mark. Returns the number of users in the file.
+pub fn write_merged(
+    path: &Path,
+    entries: &[Entry],
+    key: &str,
+    format: Option<FileFormat>,
+) -> io::Result<usize> {
+    let (mut undo, existing) = if path.exists() {
         Undo::read(path, key)?
     } else {
-        Undo::new(key)
+        (Undo::new(key), FileFormat::default())
     };
     let mut order: Vec<&Entry> = entries.iter().collect();
     // First-wins is decided in journal (time) order; new users are then placed in
@@ -48,7 +57,7 @@ pub fn write_merged(path: &Path, entries: &[Entry], key: &str) -> io::Result<usi
     }
     order.clear();
     undo.sort_new_users(|id| first_line.get(id).copied().unwrap_or(u64::MAX));
-    undo.write(path)?;
+    undo.write(path, format.unwrap_or(existing))?;
     Ok(undo.rows.len())
 }
 
@@ -102,16 +111,18 @@ impl Undo {
         }
     }
 
-    fn read(path: &Path, key: &str) -> io::Result<Undo> {
+    fn read(path: &Path, key: &str) -> io::Result<(Undo, FileFormat)> {
         let named = |e: csv::Error| io::Error::other(format!("{}: {e}", path.display()));
+        let format = format_of(path)?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(false)
+            .delimiter(format.delimiter.byte())
             .from_path(path)
             .map_err(named)?;
         let mut records = reader.records();
         let Some(header) = records.next().transpose().map_err(named)? else {
-            return Ok(Undo::new(key));
+            return Ok((Undo::new(key), format));
         };
         let columns: Vec<String> = header
             .iter()
@@ -155,7 +166,7 @@ impl Undo {
             }
         }
         undo.existing = undo.rows.len();
-        Ok(undo)
+        Ok((undo, format))
     }
 
     /// Add a before-value unless one is already known for this user and field.
@@ -280,10 +291,14 @@ impl Undo {
         self.rows[self.existing..].sort_by_key(|(id, _)| line_of(id));
     }
 
-    fn write(&self, path: &Path) -> io::Result<()> {
+    fn write(&self, path: &Path, format: FileFormat) -> io::Result<()> {
+        use std::io::Write as _;
         let tmp = temp_path(path);
         let named = |e: csv::Error| io::Error::other(format!("{}: {e}", tmp.display()));
-        let mut w = csv::Writer::from_path(&tmp).map_err(named)?;
+        let io_named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", tmp.display()));
+        let mut file = std::fs::File::create(&tmp).map_err(io_named)?;
+        file.write_all(format.preamble()).map_err(io_named)?;
+        let mut w = format.writer().from_writer(io::BufWriter::new(file));
         w.write_record(&self.columns).map_err(named)?;
         for (id, cells) in &self.rows {
             let record = (0..self.columns.len()).map(|i| {
@@ -301,6 +316,22 @@ impl Undo {
         std::fs::rename(&tmp, path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
+}
+
+/// The format of an existing CSV file: its byte-order mark, and its delimiter as
+/// guessed from its header line.
+fn format_of(path: &Path) -> io::Result<FileFormat> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let bom = head.starts_with(BOM);
+    let body = head.strip_prefix(BOM).unwrap_or(&head);
+    Ok(FileFormat {
+        delimiter: crate::input::sniff_delimiter(body),
+        bom,
+    })
 }
 
 /// `NAME.tmp` beside `path`, for a write-then-rename.
@@ -343,7 +374,7 @@ mod tests {
             entry(3, "u2", &[("groups:add", Some(r"Tier 1\; Escalations"))]),
             void,
         ];
-        write_merged(&path, &entries, "id").unwrap();
+        write_merged(&path, &entries, "id", None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
@@ -362,7 +393,7 @@ mod tests {
             entry(2, "a", &[("title", Some("A0")), ("department", None)]),
             entry(5, "b", &[("title", Some("B1"))]),
         ];
-        assert_eq!(write_merged(&path, &entries, "id").unwrap(), 2);
+        assert_eq!(write_merged(&path, &entries, "id", None).unwrap(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "id,title,department\na,A0,#CLEAR\nb,B0,\n");
     }
@@ -382,11 +413,30 @@ mod tests {
                 &[("title", Some("Third")), ("department", Some("Ops"))],
             ),
         ];
-        write_merged(&path, &entries, "id").unwrap();
+        write_merged(&path, &entries, "id", None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
             "id,title,department\nu1,Original,\nu2,Kept,\nu3,Third,Ops\n"
         );
+    }
+
+    #[test]
+    fn the_undo_file_keeps_the_inputs_format_and_reads_an_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("undo.csv");
+        let semicolon = FileFormat {
+            delimiter: crate::input::Delimiter::Semicolon,
+            bom: true,
+        };
+        let entries = vec![entry(2, "u1", &[("title", Some("A, B"))])];
+        write_merged(&path, &entries, "id", Some(semicolon)).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, b"\xef\xbb\xbfid;title\nu1;A, B\n");
+        // recover (no input format) merges in the existing file's own format.
+        let more = vec![entry(3, "u2", &[("title", Some("C"))])];
+        write_merged(&path, &more, "id", None).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, b"\xef\xbb\xbfid;title\nu1;A, B\nu2;C\n");
     }
 }

@@ -22,7 +22,8 @@ fn rows_come_typed_with_lower_case_ids_and_raw_cells() {
         header.columns[5],
         Column::Contact(MediaType::Phone, ContactType::Work)
     );
-    assert_eq!(header.names[5], "phone:work");
+    // The canonical name: headers match in any case (issue 15).
+    assert_eq!(header.names[5], "phone:WORK");
     let row = rows.next().unwrap().unwrap();
     assert_eq!(row.line, 2);
     assert_eq!(row.id, A);
@@ -64,12 +65,13 @@ fn a_bad_row_yields_its_problems_and_reading_goes_on() {
 
 #[test]
 fn a_header_with_problems_is_refused_with_all_of_them() {
-    let f = file(&format!("Id,emial,title\n{A},x,y\n"));
+    // `Idd` (not `Id`: headers match in any case since issue 15).
+    let f = file(&format!("Idd,emial,title\n{A},x,y\n"));
     match open(&f.path) {
         Err(InputError::Header { path, problems }) => {
             assert_eq!(path, f.path.display().to_string());
             let columns: Vec<_> = problems.iter().map(|p| p.column.as_deref()).collect();
-            assert_eq!(columns, [Some("Id"), Some("emial"), None]);
+            assert_eq!(columns, [Some("Idd"), Some("emial"), None]);
         }
         other => panic!("expected a header error, got {:?}", other.map(|(h, _)| h)),
     }

@@ -49,12 +49,13 @@ fn contact_columns_differing_only_in_type_case_are_duplicates() {
 
 #[test]
 fn an_unknown_column_suggests_the_near_miss() {
-    let out = validate_bin(with_row("id,Email,deparment").as_bytes(), &[]);
+    // `Email` is the email column since headers match in any case (issue 15).
+    let out = validate_bin(with_row("id,Emial,deparment").as_bytes(), &[]);
     assert_eq!(out.code, 3);
     assert_eq!(
         out.stderr_lines()[..2],
         [
-            "users.csv:1:Email: unknown column \"Email\"; did you mean \"email\"?",
+            "users.csv:1:Emial: unknown column \"Emial\"; did you mean \"email\"?",
             "users.csv:1:deparment: unknown column \"deparment\"; did you mean \"department\"?",
         ]
     );
@@ -133,12 +134,13 @@ fn a_byte_order_mark_inside_the_header_is_named() {
 
 #[test]
 fn an_empty_header_cell_is_reported_by_position() {
-    let p = only_problem(&format!("id,name,\n{A},Jane,\n"));
+    // Between named cells; trailing empty cells are not columns (issue 15).
+    let p = only_problem(&format!("id,,name\n{A},,Jane\n"));
     assert_problem(
         &p,
         1,
         None,
-        "header cell 3 is empty: name the column or delete it",
+        "header cell 2 is empty: name the column or delete it",
     );
 }
 

@@ -220,6 +220,17 @@ impl Client {
             .await
     }
 
+    /// Every skill of the org (`GET /api/v2/routing/skills`, every page): the
+    /// candidates of a "did you mean" after a name matched nothing.
+    pub async fn all_skills(&self) -> Result<Vec<RoutingEntity>, ApiError> {
+        self.list_all("/api/v2/routing/skills?").await
+    }
+
+    /// Every language of the org; as [`Client::all_skills`].
+    pub async fn all_languages(&self) -> Result<Vec<RoutingEntity>, ApiError> {
+        self.list_all("/api/v2/routing/languages?").await
+    }
+
     /// A user's skills (`GET /api/v2/users/{id}/routingskills`), every page.
     pub async fn get_user_skills(&self, user_id: &str) -> Result<Vec<UserRoutingSkill>, ApiError> {
         self.list_all(&format!("/api/v2/users/{}/routingskills?", encode(user_id)))

@@ -7,6 +7,7 @@
 //! See the README ("CSV format") for the user-facing description.
 
 mod cell;
+mod delimiter;
 pub mod escape;
 mod ids;
 pub mod lists;
@@ -17,8 +18,10 @@ mod schema;
 mod text;
 mod validate;
 
+pub use delimiter::{BOM, Delimiter, DelimiterRows, FileFormat};
 pub use lists::{Family, ListOp};
 pub use reader::{RowReader, open, open_with_options};
+pub use schema::canonical as column_name;
 pub use validate::{
     ValidationSummary, validate_command, validate_path, validate_path_options, validate_path_with,
     validate_path_with_options,
@@ -35,6 +38,8 @@ pub struct ReadOptions {
     pub default_country: Option<Country>,
     /// Which column names the user (`--key`).
     pub key: Key,
+    /// The cell delimiter (`--delimiter`); `None`: guessed from the header line.
+    pub delimiter: Option<Delimiter>,
 }
 
 /// The column that says which user a row is for (`--key`). Every other column is a
@@ -102,6 +107,12 @@ impl Key {
             Key::EmployeeId => "employerInfo.employeeId",
         }
     }
+}
+
+/// The delimiter of a CSV text, guessed from its header line (`,` unless a `;` or
+/// tab, and not a comma, splits it into known column names).
+pub fn sniff_delimiter(head: &[u8]) -> Delimiter {
+    delimiter::sniff(delimiter::first_line(head)).delimiter
 }
 
 /// What a column name means (as in a header), or why it means nothing.
@@ -271,8 +282,9 @@ pub enum Column {
 /// The validated header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// The header cells as written (BOM removed), for error messages and for writing
-    /// files in the input's own format.
+    /// The canonical name of each column (`title` for a header cell `Title`,
+    /// `phone:WORK` for `Phone:work`), for error messages and for the files a run
+    /// writes. Empty header cells after the last column are not columns.
     pub names: Vec<String>,
     /// One per header cell, same order.
     pub columns: Vec<Column>,
@@ -280,6 +292,8 @@ pub struct Header {
     pub id_index: usize,
     /// Which key the file is read with.
     pub key: Key,
+    /// The input's delimiter and byte-order mark, for the files a run writes.
+    pub format: FileFormat,
 }
 
 impl Header {

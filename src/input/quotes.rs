@@ -80,14 +80,31 @@ fn find_quote(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Follows the quoting of one record at a time.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct QuoteLint {
     state: State,
     field: usize,
     found: Option<StrayQuote>,
+    /// The cell delimiter (`,` unless the file uses another).
+    delimiter: u8,
+}
+
+impl Default for QuoteLint {
+    fn default() -> Self {
+        QuoteLint::new(b',')
+    }
 }
 
 impl QuoteLint {
+    pub fn new(delimiter: u8) -> Self {
+        QuoteLint {
+            state: State::default(),
+            field: 0,
+            found: None,
+            delimiter,
+        }
+    }
+
     /// The next bytes of the current record, as `csv_core` consumed them (line
     /// terminators included).
     pub fn feed(&mut self, mut bytes: &[u8]) {
@@ -109,10 +126,12 @@ impl QuoteLint {
                     // Outside quotes a line break ends the record: nothing after it
                     // needs the count, and neither does anything after a problem.
                     if self.found.is_none() && !matches!(last, Some(b'\n' | b'\r')) {
-                        self.field += run.iter().filter(|&&c| c == b',').count();
+                        let d = self.delimiter;
+                        self.field += run.iter().filter(|&&c| c == d).count();
                     }
                     self.state = match last {
-                        Some(b',' | b'\n' | b'\r') => State::FieldStart,
+                        Some(b'\n' | b'\r') => State::FieldStart,
+                        Some(c) if c == self.delimiter => State::FieldStart,
                         _ => State::Unquoted,
                     };
                     bytes = &bytes[end..];
@@ -137,7 +156,7 @@ impl QuoteLint {
         self.state = match (self.state, b) {
             (State::Quoted, b'"') => State::QuoteInQuoted,
             (State::Quoted, _) => State::Quoted,
-            (_, b',') => {
+            (_, c) if c == self.delimiter => {
                 self.field += 1;
                 State::FieldStart
             }
@@ -164,7 +183,7 @@ impl QuoteLint {
             });
         }
         let found = self.found.take();
-        *self = QuoteLint::default();
+        *self = QuoteLint::new(self.delimiter);
         found
     }
 }
@@ -249,6 +268,25 @@ mod tests {
             }
         }
         assert_eq!(find_quote(b"\xa2\xa2\xa2\xa2\xa2\xa2\xa2\xa2\""), Some(8));
+    }
+
+    #[test]
+    fn cells_are_counted_by_the_files_delimiter() {
+        let mut q = QuoteLint::new(b';');
+        q.feed(b"a,b;Team \"Lead\";x\n");
+        assert_eq!(
+            q.finish(),
+            Some(StrayQuote {
+                field: 1,
+                kind: StrayKind::InsideUnquoted
+            })
+        );
+        let mut q = QuoteLint::new(b'\t');
+        q.feed(b"a\t\"b\tc\"\t\"d\"x\n");
+        assert_eq!(
+            q.finish().map(|s| (s.field, s.kind)),
+            Some((2, StrayKind::AfterClosing))
+        );
     }
 
     #[test]

@@ -10,10 +10,11 @@ use std::fs::File;
 use std::path::Path;
 
 use super::cell::Parsed;
+use super::delimiter;
 use super::record::Records;
 use super::schema::{HeaderScan, scan_header};
 use super::validate::{RowChecker, RowKey};
-use super::{Cell, Header, InputError, Problem, ReadOptions, Row, Value};
+use super::{Cell, FileFormat, Header, InputError, Problem, ReadOptions, Row, Value};
 
 /// Streams validated rows of a file, in file order.
 pub struct RowReader {
@@ -69,6 +70,7 @@ impl Iterator for RowReader {
                 cells,
                 raw: rec
                     .fields()
+                    .take(self.checker.width())
                     .map(|f| String::from_utf8_lossy(f).into_owned())
                     .collect(),
             })),
@@ -103,7 +105,7 @@ pub fn open_with_options(
     path: &Path,
     options: &ReadOptions,
 ) -> Result<(Header, RowReader), InputError> {
-    let (records, scan) = match start(path, options.key)? {
+    let (records, scan) = match start(path, options)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
             return Err(InputError::Header {
@@ -112,6 +114,7 @@ pub fn open_with_options(
             });
         }
     };
+    let ignored = scan.ignored;
     let header = scan.into_header().map_err(|problems| InputError::Header {
         path: path.display().to_string(),
         problems,
@@ -120,6 +123,7 @@ pub fn open_with_options(
         header.names.clone(),
         header.columns.iter().cloned().map(Some).collect(),
         Some(header.id_index),
+        ignored,
         options,
     );
     let reader = RowReader {
@@ -140,9 +144,10 @@ pub(crate) enum Start {
     NotCsv(Problem),
 }
 
-/// Open `path` and read its header record. Only failing to open or read the file is
-/// an error.
-pub(crate) fn start(path: &Path, key: super::Key) -> Result<Start, InputError> {
+/// Open `path`, settle its delimiter (`--delimiter`, else guessed from the header
+/// line) and read its header record. Only failing to open or read the file is an
+/// error. After the header, rows of delimiters only are skipped and counted.
+pub(crate) fn start(path: &Path, options: &ReadOptions) -> Result<Start, InputError> {
     let io = |source| InputError::Io {
         path: path.display().to_string(),
         source,
@@ -158,13 +163,37 @@ pub(crate) fn start(path: &Path, key: super::Key) -> Result<Start, InputError> {
     if let Some(why) = records.sniff().map_err(io)? {
         return Ok(not_csv(why));
     }
-    let scan = match records.next().map_err(io)? {
-        Some(rec) => scan_header(&rec, key),
+    let delimiter = match options.delimiter {
+        Some(d) => d,
+        None => delimiter::sniff(delimiter::first_line(records.head().map_err(io)?)).delimiter,
+    };
+    records.set_delimiter(delimiter.byte());
+    let mut scan = match records.next().map_err(io)? {
+        Some(rec) => {
+            let mut scan = scan_header(&rec, options.key);
+            if !scan.problems.is_empty()
+                && let [name] = &scan.names[..]
+                && let Some(hint) =
+                    delimiter::one_column_hint(name, delimiter, options.delimiter.is_some())
+            {
+                scan.problems.push(Problem {
+                    line: scan.line,
+                    column: None,
+                    message: hint,
+                });
+            }
+            scan
+        }
         None => {
             return Ok(not_csv(
                 "the file is empty: it needs a header row (such as id,name,email) and a row per user",
             ));
         }
     };
+    scan.format = FileFormat {
+        delimiter,
+        bom: records.had_bom(),
+    };
+    records.skip_delimiter_rows();
     Ok(Start::Header(Box::new(records), scan))
 }

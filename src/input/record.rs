@@ -18,6 +18,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use super::delimiter::{BOM, DelimiterRows};
 use super::quotes::{QuoteLint, StrayQuote};
 
 /// Reads records one at a time, reusing its buffers.
@@ -34,6 +35,10 @@ pub(crate) struct Records<R> {
     quotes: QuoteLint,
     started: bool,
     done: bool,
+    /// The file started with a UTF-8 byte-order mark (known after the first record).
+    bom: bool,
+    /// Skip records whose cells are all empty (`,,,,`), counting them here.
+    skip_empty: Option<DelimiterRows>,
 }
 
 /// Records longer than this are reported, not kept.
@@ -74,27 +79,68 @@ impl<'a> Record<'a> {
     }
 }
 
-const BOM: &[u8] = b"\xef\xbb\xbf";
+/// A `csv_core` parser for `delimiter` that does not strip a byte-order mark.
+fn core_reader(delimiter: u8) -> csv_core::Reader {
+    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    // csv_core strips a BOM from its first input. We strip the leading one
+    // ourselves (to count blank lines after it), so a second BOM must stay in the
+    // data and be reported. A call with no output room consumes nothing but marks
+    // the parser as started, which turns its stripping off.
+    let _ = core.read_record(b",", &mut [], &mut []);
+    core
+}
 
 impl<R: Read> Records<R> {
+    /// Records of a comma-separated file.
     pub fn new(src: R) -> Self {
-        let mut core = csv_core::Reader::new();
-        // csv_core strips a BOM from its first input. We strip the leading one
-        // ourselves (to count blank lines after it), so a second BOM must stay in the
-        // data and be reported. A call with no output room consumes nothing but marks
-        // the parser as started, which turns its stripping off.
-        let _ = core.read_record(b",", &mut [], &mut []);
+        Records::with_delimiter(src, b',')
+    }
+
+    /// Records separated by `delimiter`.
+    pub fn with_delimiter(src: R, delimiter: u8) -> Self {
         Records {
             src: BufReader::with_capacity(64 * 1024, src),
-            core,
+            core: core_reader(delimiter),
             fields: vec![0; 1024],
             ends: vec![0; 64],
             line: 1,
             ended_with_cr: false,
-            quotes: QuoteLint::default(),
+            quotes: QuoteLint::new(delimiter),
             started: false,
             done: false,
+            bom: false,
+            skip_empty: None,
         }
+    }
+
+    /// Read with another delimiter; call before the first [`Records::next`].
+    pub fn set_delimiter(&mut self, delimiter: u8) {
+        self.core = core_reader(delimiter);
+        self.quotes = QuoteLint::new(delimiter);
+    }
+
+    /// The first bytes of the file (up to the buffer's size) without consuming them,
+    /// a leading byte-order mark removed. Call before the first [`Records::next`].
+    pub fn head(&mut self) -> io::Result<&[u8]> {
+        let head = self.src.fill_buf()?;
+        Ok(head.strip_prefix(BOM).unwrap_or(head))
+    }
+
+    /// Whether the file started with a UTF-8 byte-order mark (after the first
+    /// [`Records::next`]).
+    pub fn had_bom(&self) -> bool {
+        self.bom
+    }
+
+    /// From now on, skip records whose cells are all empty (a row of delimiters)
+    /// and count them ([`Records::delimiter_rows`]).
+    pub fn skip_delimiter_rows(&mut self) {
+        self.skip_empty.get_or_insert_default();
+    }
+
+    /// The rows of delimiters skipped so far.
+    pub fn delimiter_rows(&self) -> DelimiterRows {
+        self.skip_empty.unwrap_or_default()
     }
 
     /// Why the file cannot be a CSV at all, judged from its first bytes (a UTF-16
@@ -139,6 +185,7 @@ impl<R: Read> Records<R> {
             self.started = true;
             if self.src.fill_buf()?.starts_with(BOM) {
                 self.src.consume(BOM.len());
+                self.bom = true;
             }
         }
         self.skip_terminators()?;
@@ -191,6 +238,18 @@ impl<R: Read> Records<R> {
                     };
                     self.ended_with_cr = lfs <= inside;
                     self.line = self.core.line();
+                    if let Some(skipped) = &mut self.skip_empty
+                        && !oversized
+                        && nend >= 2
+                        && nout == 0
+                    {
+                        // Only delimiters: noted, and the next record read instead.
+                        skipped.note(line);
+                        self.quotes.finish();
+                        self.skip_terminators()?;
+                        (nout, nend) = (0, 0);
+                        continue;
+                    }
                     let (nout, nend) = if oversized { (0, 0) } else { (nout, nend) };
                     return Ok(Some(Record {
                         line,
@@ -332,6 +391,35 @@ mod tests {
         let rec = r.next().unwrap().unwrap();
         assert!(rec.oversized);
         assert!(r.ends.len() <= MAX_FIELDS);
+    }
+
+    #[test]
+    fn other_delimiters_and_rows_of_delimiters() {
+        let mut r = Records::with_delimiter(
+            &b"\xef\xbb\xbfid;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n"[..],
+            b';',
+        );
+        assert_eq!(
+            r.head().unwrap(),
+            b"id;title;;\n1;\"a;b\";;\n;;;\n\n;;;\n2;x;;\n"
+        );
+        let header: Vec<Vec<u8>> = r
+            .next()
+            .unwrap()
+            .unwrap()
+            .fields()
+            .map(<[u8]>::to_vec)
+            .collect();
+        assert_eq!(header, [&b"id"[..], b"title", b"", b""]);
+        assert!(r.had_bom());
+        r.skip_delimiter_rows();
+        let rec = r.next().unwrap().unwrap();
+        assert_eq!((rec.line, rec.field(1)), (2, &b"a;b"[..]));
+        let rec = r.next().unwrap().unwrap();
+        assert_eq!((rec.line, rec.field(1)), (6, &b"x"[..]));
+        assert!(r.next().unwrap().is_none());
+        let skipped = r.delimiter_rows();
+        assert_eq!((skipped.count, skipped.first, skipped.last), (2, 3, 5));
     }
 
     #[test]

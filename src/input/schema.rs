@@ -1,8 +1,12 @@
 //! The header row: which column is which, and every problem with it.
 //!
-//! Names are matched exactly (`email`, `employerInfo.dateHire`, `skill:Billing`),
-//! except the contact type after `phone:`, `email:` and `sms:`, which is matched in any
-//! case (`phone:work` is `phone:WORK`). Anything else is an unknown column, reported
+//! Names are matched in any case (`ID`, `Title`, `EMAIL`, `Phone:work`,
+//! `Skill:Billing`), as spreadsheets and HR exports capitalise them, and kept in
+//! their canonical spelling (`id`, `title`, `phone:WORK`, `skill:Billing`) for
+//! messages and for the files a run writes. A skill or language name keeps its case
+//! (it is matched in any case against the org's). Empty header cells after the last
+//! named one (Excel's trailing delimiters, `id,title,,,`) are not columns; an empty
+//! cell between named ones is a problem. Anything else is an unknown column, reported
 //! with a "did you mean" when a known name is close: the same name in another case
 //! or with other separators (`Email`, `preferred_name`), a short name for an
 //! `employerInfo.` field (`dateHire`), or a small edit distance (`deparment`).
@@ -23,12 +27,13 @@ use super::record::Record;
 use super::text::{
     describe_invisible, edge_whitespace, first_invisible, invalid_utf8, is_invisible, quote,
 };
-use super::{Column, ContactType, Header, Key, MediaType, Problem, ProfileField};
+use super::{Column, ContactType, FileFormat, Header, Key, MediaType, Problem, ProfileField};
 
 /// What the header row says, problems included.
 pub(crate) struct HeaderScan {
     pub line: u64,
-    /// The names as written (invalid UTF-8 replaced, for messages only).
+    /// The canonical name of each recognised column; other cells as written (invalid
+    /// UTF-8 replaced, for messages only). Trailing empty cells are not included.
     pub names: Vec<String>,
     /// `None` for a cell that is not a usable column.
     pub columns: Vec<Option<Column>>,
@@ -36,6 +41,11 @@ pub(crate) struct HeaderScan {
     pub id_index: Option<usize>,
     pub key: Key,
     pub problems: Vec<Problem>,
+    /// Empty header cells after the last named one: not columns, and their cells in
+    /// the rows must be empty.
+    pub ignored: usize,
+    /// The file's delimiter and byte-order mark.
+    pub format: FileFormat,
 }
 
 impl HeaderScan {
@@ -47,6 +57,7 @@ impl HeaderScan {
                 columns: self.columns.into_iter().flatten().collect(),
                 id_index,
                 key: self.key,
+                format: self.format,
             }),
             _ => Err(self.problems),
         }
@@ -63,6 +74,8 @@ pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
         id_index: None,
         key,
         problems: Vec::new(),
+        ignored: 0,
+        format: FileFormat::default(),
     };
     if rec.oversized {
         scan.problems.push(super::validate::oversized(rec));
@@ -77,7 +90,12 @@ pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
     }
     let mut seen: HashMap<Column, usize> = HashMap::new();
     let mut listed_at = None;
-    for (i, bytes) in rec.fields().enumerate() {
+    let used = (0..rec.len())
+        .rev()
+        .find(|&i| !rec.field(i).is_empty())
+        .map_or(0, |i| i + 1);
+    scan.ignored = rec.len() - used;
+    for (i, bytes) in rec.fields().enumerate().take(used) {
         let problem = |column: Option<&str>, message: String| Problem {
             line,
             column: column.map(str::to_string),
@@ -123,7 +141,7 @@ pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
             }
         };
         if let Some(&first) = seen.get(&column) {
-            let first_name = &scan.names[first];
+            let first_name = String::from_utf8_lossy(rec.field(first));
             let msg = if first_name == name {
                 format!(
                     "duplicate column {}: cells {} and {} both hold it; keep one",
@@ -137,7 +155,7 @@ pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
                     quote(name),
                     i + 1,
                     first + 1,
-                    quote(first_name)
+                    quote(&first_name)
                 )
             };
             scan.problems.push(problem(Some(name), msg));
@@ -149,6 +167,9 @@ pub(crate) fn scan_header(rec: &Record<'_>, key: Key) -> HeaderScan {
             scan.id_index = Some(i);
         } else if column == Column::Id && key != Key::Id {
             scan.problems.push(problem(Some(name), two_keys(key)));
+        }
+        if let Some(last) = scan.names.last_mut() {
+            *last = canonical(&column);
         }
         scan.columns.push(Some(column));
     }
@@ -206,6 +227,18 @@ fn no_key_column(key: Key, columns: &[Option<Column>]) -> String {
 
 const PREFIXES: [&str; 5] = ["phone", "email", "sms", "skill", "language"];
 
+/// The canonical header name of a column: `title`, `phone:WORK`, `skill:Billing`.
+pub fn canonical(column: &Column) -> String {
+    match column {
+        Column::Id => "id".to_string(),
+        Column::Profile(f) => f.header().to_string(),
+        Column::Contact(m, t) => format!("{}:{}", m.prefix(), t.wire()),
+        Column::Skill(name) => format!("skill:{name}"),
+        Column::Language(name) => format!("language:{name}"),
+        Column::Member(family, op) => super::lists::header(*family, *op),
+    }
+}
+
 /// What a header name means, or why it means nothing.
 pub(crate) fn classify(name: &str) -> Result<Column, String> {
     let surface = match (edge_whitespace(name), first_invisible(name)) {
@@ -226,16 +259,21 @@ pub(crate) fn classify(name: &str) -> Result<Column, String> {
             .unwrap_or_default();
         return Err(format!("unknown column {} (it {what}){hint}", quote(name)));
     }
-    if name == "id" {
+    if name.eq_ignore_ascii_case("id") {
         return Ok(Column::Id);
     }
-    if let Some(f) = ProfileField::ALL.into_iter().find(|f| f.header() == name) {
+    if let Some(f) = ProfileField::ALL
+        .into_iter()
+        .find(|f| f.header().eq_ignore_ascii_case(name))
+    {
         return Ok(Column::Profile(f));
     }
     if let Some((family, op)) = super::lists::classify(name) {
         return Ok(Column::Member(family, op));
     }
     if let Some((prefix, rest)) = name.split_once(':') {
+        let prefix = prefix.to_ascii_lowercase();
+        let prefix = prefix.as_str();
         let media = MediaType::ALL.into_iter().find(|m| m.prefix() == prefix);
         if let Some(media) = media {
             return match contact_type(rest) {

@@ -29,6 +29,7 @@ use super::{Column, InputError, Key, Problem, ReadOptions};
 use super::{Family, ListOp};
 use crate::exit::Exit;
 use crate::phone::Country;
+use crate::routing::NameCheck;
 use crate::settings::{Output, ValidateSettings};
 
 /// The outcome of validating a whole file.
@@ -75,7 +76,7 @@ pub fn validate_path_with_options(
     options: &ReadOptions,
     mut on_problem: impl FnMut(Problem),
 ) -> Result<u64, InputError> {
-    let (mut records, mut scan) = match start(path, options.key)? {
+    let (mut records, mut scan) = match start(path, options)? {
         Start::Header(records, scan) => (records, scan),
         Start::NotCsv(problem) => {
             on_problem(problem);
@@ -87,7 +88,7 @@ pub fn validate_path_with_options(
     // An oversized header has no columns: every row would be "ragged", which is noise.
     let judge_rows = !scan.columns.is_empty();
     let key_index = scan.id_index;
-    let mut checker = RowChecker::new(scan.names, scan.columns, key_index, options);
+    let mut checker = RowChecker::new(scan.names, scan.columns, key_index, scan.ignored, options);
     let mut problems = Vec::new();
     let mut rows = 0u64;
     loop {
@@ -101,6 +102,13 @@ pub fn validate_path_with_options(
             checker.check(&rec, &mut problems, |_, _| {});
         }
         problems.drain(..).for_each(&mut on_problem);
+    }
+    // One line however many, through the log so `--log-format json` stays JSON.
+    if let Some(warning) = records
+        .delimiter_rows()
+        .warning(&path.display().to_string())
+    {
+        tracing::warn!("{warning}");
     }
     if rows == 0 {
         on_problem(Problem {
@@ -173,6 +181,8 @@ pub(crate) struct RowChecker {
     /// `None` for header cells that are not usable columns: their cells are skipped.
     columns: Vec<Option<Column>>,
     id_index: Option<usize>,
+    /// Empty header cells after the last column: a row may have cells there, empty.
+    ignored: usize,
     ids: IdSet,
     /// `--default-country`, for phone and SMS numbers without a leading `+`.
     default_country: Option<Country>,
@@ -192,12 +202,14 @@ impl RowChecker {
         names: Vec<String>,
         columns: Vec<Option<Column>>,
         id_index: Option<usize>,
+        ignored: usize,
         options: &ReadOptions,
     ) -> Self {
         RowChecker {
             names,
             columns,
             id_index,
+            ignored,
             ids: IdSet::new(),
             default_country: options.default_country,
             key: options.key,
@@ -241,9 +253,26 @@ impl RowChecker {
                 return None;
             }
         }
-        if rec.len() != self.columns.len() {
+        let width = self.columns.len();
+        if rec.len() < width || rec.len() > width + self.ignored {
             problems.push(self.ragged(rec));
             return None;
+        }
+        // Cells under the trailing empty header cells must be empty too.
+        for i in width..rec.len() {
+            let cell = rec.field(i);
+            if !cell.is_empty() {
+                problems.push(Problem {
+                    line,
+                    column: None,
+                    message: format!(
+                        "cell {} holds {} but its header cell is empty: name the column in \
+                         the header, or empty the cell",
+                        i + 1,
+                        quote(&String::from_utf8_lossy(cell))
+                    ),
+                });
+            }
         }
         // One UTF-8 check per record; per cell only when that fails.
         let whole = std::str::from_utf8(rec.bytes).ok();
@@ -252,7 +281,7 @@ impl RowChecker {
         let mut id = None;
         // The row's non-empty list cells, for the rules across them.
         let mut lists: Vec<(usize, Family, ListOp, Vec<String>)> = Vec::new();
-        for i in 0..rec.len() {
+        for i in 0..width {
             let problem = |message: String| Problem {
                 line,
                 column: Some(self.names[i].clone()),
@@ -338,15 +367,14 @@ impl RowChecker {
     }
 
     fn ragged(&self, rec: &Record<'_>) -> Problem {
-        let (found, expected) = (rec.len(), self.columns.len());
+        let (found, expected) = (rec.len(), self.columns.len() + self.ignored);
         let mut message = format!("expected {expected} cells as in the header, found {found}");
-        let column = if found < expected {
-            let missing = &self.names[found];
+        let column = if let Some(missing) = self.names.get(found) {
             message.push_str(&format!(": the row ends before column {}", quote(missing)));
             Some(missing.clone())
         } else {
             message.push_str(&format!(
-                ": {} more than the header has (a value with a comma must be in double quotes)",
+                ": {} more than the header has (a value with the delimiter must be in double quotes)",
                 found - expected
             ));
             None
@@ -405,10 +433,26 @@ pub(crate) fn oversized(rec: &Record<'_>) -> Problem {
 /// message`, then a one-line summary; exit 0 when valid, 3 when not, 2 when the file
 /// cannot be read. With `--output json`, one JSON object on stdout instead and
 /// nothing on stderr unless the file cannot be read. `quiet` drops the summary line.
+///
+/// After the offline pass, the header's skill and language names are looked up
+/// when `--sandbox` or a region with credentials was given
+/// ([`crate::routing::check_names`]); otherwise one log line says they were not
+/// checked. An unknown name is one more problem (exit 3); a lookup that fails is
+/// exit 4.
 pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
     let file = settings.file.display().to_string();
     let options = settings.read;
     let args = settings;
+    let names = || {
+        let check = crate::routing::check_names(settings, &crate::apply::Env::from_process());
+        if let NameCheck::NotChecked(why) = &check {
+            tracing::warn!(
+                "{file}: skill and language names not checked: {why}; run with --sandbox \
+                 or credentials to check"
+            );
+        }
+        check
+    };
     match args.output {
         Output::Text => {
             let stderr = std::io::stderr();
@@ -419,21 +463,37 @@ pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
                 count += 1;
                 let _ = writeln!(err, "{}", p.render(&file));
             });
+            let _ = err.flush();
             let exit = match result {
                 Err(e) => {
                     let _ = writeln!(err, "genupdate: {e}");
                     Exit::Usage
                 }
-                Ok(rows) => {
-                    if !quiet {
-                        let _ = writeln!(err, "{}", summary_line(&file, rows, count));
+                Ok(rows) => match names() {
+                    NameCheck::Failed(e) => {
+                        let _ = writeln!(
+                            err,
+                            "genupdate: {file}: cannot check skill and language names: {e}"
+                        );
+                        Exit::Aborted
                     }
-                    if count == 0 {
-                        Exit::Success
-                    } else {
-                        Exit::InvalidInput
+                    check => {
+                        if let NameCheck::Checked(unknown) = check {
+                            for p in unknown {
+                                count += 1;
+                                let _ = writeln!(err, "{}", p.render(&file));
+                            }
+                        }
+                        if !quiet {
+                            let _ = writeln!(err, "{}", summary_line(&file, rows, count));
+                        }
+                        if count == 0 {
+                            Exit::Success
+                        } else {
+                            Exit::InvalidInput
+                        }
                     }
-                }
+                },
             };
             let _ = err.flush();
             exit
@@ -443,10 +503,24 @@ pub fn validate_command(settings: &ValidateSettings, quiet: bool) -> Exit {
                 eprintln!("genupdate: {e}");
                 Exit::Usage
             }
-            Ok(summary) => {
+            Ok(mut summary) => {
+                let checked = match names() {
+                    NameCheck::Failed(e) => {
+                        eprintln!("genupdate: {file}: cannot check skill and language names: {e}");
+                        return Exit::Aborted;
+                    }
+                    NameCheck::Checked(unknown) => {
+                        summary.problems.extend(unknown);
+                        Some(true)
+                    }
+                    NameCheck::NotChecked(_) => Some(false),
+                    NameCheck::NoNames => None,
+                };
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
-                let _ = serde_json::to_writer(&mut out, &json_report(&file, &summary));
+                let mut report = json_report(&file, &summary);
+                report.names_checked = checked;
+                let _ = serde_json::to_writer(&mut out, &report);
                 let _ = writeln!(out);
                 let _ = out.flush();
                 if summary.is_valid() {
@@ -477,13 +551,16 @@ fn plural(n: u64, word: &str) -> String {
     }
 }
 
-/// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`.
+/// `{ "file", "valid", "rows", "problems": [{ "line", "column", "message" }] }`,
+/// and `names_checked` (true or false) when the header names skills or languages.
 #[derive(serde::Serialize)]
 pub(crate) struct JsonReport<'a> {
     file: &'a str,
     valid: bool,
     rows: u64,
     problems: Vec<JsonProblem<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names_checked: Option<bool>,
 }
 
 #[derive(serde::Serialize)]
@@ -507,6 +584,7 @@ pub(crate) fn json_report<'a>(file: &'a str, summary: &'a ValidationSummary) -> 
                 message: &p.message,
             })
             .collect(),
+        names_checked: None,
     }
 }
 

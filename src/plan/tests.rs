@@ -31,6 +31,7 @@ fn header(names: &[&str]) -> Header {
         columns,
         id_index: 0,
         key: crate::input::Key::Id,
+        format: Default::default(),
     }
 }
 

@@ -75,6 +75,11 @@ pub fn genupdate(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("GENUPDATE_DEFAULT_COUNTRY")
+        // Offline: validate looks skill names up when it finds a region and credentials.
+        .env_remove("GENESYSCLOUD_REGION")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
         .env("NO_COLOR", "1")
         .output()
         .expect("run genupdate");

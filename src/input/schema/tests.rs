@@ -53,16 +53,18 @@ fn a_valid_header_becomes_a_header() {
 
 #[test]
 fn near_misses_get_a_did_you_mean() {
+    // (`Email`, `ID` and `Phone:WORK` were near misses before headers matched in any
+    // case; they are columns now, see headers_match_in_any_case.)
     let cases = [
-        ("Email", "email"),
-        ("ID", "id"),
+        ("Emial", "email"),
+        ("I_D", "id"),
         ("deparment", "department"),
         ("preferred_name", "preferredName"),
         ("dateHire", "employerInfo.dateHire"),
         ("employeeid", "employerInfo.employeeId"),
         ("acdAutoAnswr", "acdAutoAnswer"),
         ("skills:Billing", "skill:Billing"),
-        ("Phone:WORK", "phone:WORK"),
+        ("Phones:WORK", "phone:WORK"),
         ("phones:home", "phone:HOME"),
     ];
     for (written, meant) in cases {
@@ -177,21 +179,72 @@ fn duplicates_name_both_cells() {
 
 #[test]
 fn empty_header_cells_are_reported_by_position() {
-    let s = scan("id,name,");
+    let s = scan("id,,name");
     assert_eq!(s.problems.len(), 1);
     assert_eq!(s.problems[0].column, None);
     assert_eq!(
         s.problems[0].message,
-        "header cell 3 is empty: name the column or delete it"
+        "header cell 2 is empty: name the column or delete it"
+    );
+}
+
+#[test]
+fn trailing_empty_header_cells_are_not_columns() {
+    // Excel saves the used range: `id,title,,,`.
+    for (header, ignored) in [("id,name,", 1), ("id,name,,,", 3), ("id,name", 0)] {
+        let s = scan(header);
+        assert!(s.problems.is_empty(), "{header}: {:?}", s.problems);
+        assert_eq!((s.names.len(), s.ignored), (2, ignored), "{header}");
+    }
+    let s = scan(",,");
+    assert_eq!(s.ignored, 3);
+    assert!(
+        s.problems[0].message.starts_with("no id column"),
+        "{:?}",
+        s.problems
+    );
+}
+
+#[test]
+fn headers_match_in_any_case_and_keep_the_canonical_name() {
+    let cases = [
+        ("ID", "id"),
+        ("Title", "title"),
+        ("EMAIL", "email"),
+        ("PreferredName", "preferredName"),
+        ("EMPLOYERINFO.DATEHIRE", "employerInfo.dateHire"),
+        ("Phone:Work", "phone:WORK"),
+        ("SMS:mobile", "sms:MOBILE"),
+        ("Skill:Billing Tier 2", "skill:Billing Tier 2"),
+        ("LANGUAGE:spanish", "language:spanish"),
+        ("Manager_Email", "manager"),
+    ];
+    for (written, name) in cases {
+        let (header, at) = match name {
+            "id" => (format!("{written},title"), 0),
+            _ => (format!("id,{written}"), 1),
+        };
+        let s = scan(&header);
+        assert!(s.problems.is_empty(), "{written}: {:?}", s.problems);
+        assert_eq!(s.names[at], name, "{written}");
+        assert_eq!(canonical(s.columns[at].as_ref().unwrap()), name);
+    }
+    assert_eq!(classify("EMAIL:primary"), Err(PRIMARY_EMAIL.to_string()));
+    // Two spellings of one column are still one column twice.
+    assert_eq!(
+        messages("id,Title,title"),
+        ["duplicate column \"title\" (cell 3): cell 2 \"Title\" is the same column; keep one"]
     );
 }
 
 #[test]
 fn every_header_problem_is_reported_and_good_columns_kept() {
-    let s = scan("Id,nmae,title,title");
+    // `Id` was a problem before headers matched in any case.
+    let s = scan("Idd,nmae,title,title");
     assert_eq!(s.problems.len(), 4, "{:?}", s.problems);
     assert_eq!(s.columns[2], Some(Column::Profile(ProfileField::Title)));
     assert!(scan("Id,nmae").into_header().is_err());
+    assert!(scan("Id,name").into_header().is_ok());
 }
 
 #[test]
@@ -203,7 +256,7 @@ fn distance_counts_a_swap_as_one_edit() {
 
 #[test]
 fn the_known_columns_are_listed_once() {
-    let m = messages("id,colour,flavour,Email");
+    let m = messages("id,colour,flavour,Emial");
     assert!(m[0].contains(": the columns are id, name,"), "{}", m[0]);
     assert_eq!(
         m[1],
