@@ -11,6 +11,12 @@ Environment:
   GENESYSCLOUD_OAUTHCLIENT_ID      OAuth client id (client-credentials grant)
   GENESYSCLOUD_OAUTHCLIENT_SECRET  OAuth client secret (never printed, never logged)
   GENESYSCLOUD_ACCESS_TOKEN        a pre-issued bearer token, used as given instead
+  GENESYSCLOUD_PROFILE             --profile: region and client id from a config file
+  GENUPDATE_CONFIG                 genupdate's profile file (default: config.toml in
+                                   the user's config directory, genupdate/)
+  GENUPDATE_CA_FILE                --ca-file: extra PEM root certificates to trust
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy to reach Genesys through, and hosts to reach
+                                   directly (ALL_PROXY too)
   GENUPDATE_DEFAULT_COUNTRY        --default-country: country of phone numbers without +
   NO_COLOR                         disable colour everywhere
   RUST_LOG                         fine-grained log filter (overrides -v)
@@ -127,6 +133,11 @@ pub struct ValidateArgs {
     /// written; every other column is a value to write.
     #[arg(long, value_enum, default_value_t = crate::input::Key::Id)]
     pub key: crate::input::Key,
+
+    /// The org to check names against, as for apply: the profile must exist (exit 2
+    /// listing the known ones otherwise).
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -147,10 +158,27 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "ISO", env = "GENUPDATE_DEFAULT_COUNTRY")]
     pub default_country: Option<String>,
 
-    /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie) or base URL
-    /// (https://api.mypurecloud.com, http://127.0.0.1:8080).
+    /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie), the address
+    /// of the Genesys web app as copied from a browser (apps.mypurecloud.ie,
+    /// https://apps.mypurecloud.ie/directory/#/...; login. and api. work too), or a
+    /// base URL (https://api.mypurecloud.com, http://127.0.0.1:8080).
     #[arg(long, env = "GENESYSCLOUD_REGION")]
     pub region: Option<String>,
+
+    /// Region and client id from a profile: `[profiles.NAME]` in genupdate's config
+    /// file (GENUPDATE_CONFIG, else genupdate/config.toml in the user's config
+    /// directory), else the Genesys gc CLI's ~/.gc/config.toml. The secret still comes
+    /// from the environment (GENESYSCLOUD_OAUTHCLIENT_SECRET, or the variable the
+    /// profile names in client_secret_env). --region / GENESYSCLOUD_REGION and
+    /// GENESYSCLOUD_OAUTHCLIENT_ID win over the profile.
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Also trust the root certificates in this PEM file (for a company proxy or
+    /// firewall that inspects TLS). The built-in roots and the operating system's
+    /// certificate store are trusted either way.
+    #[arg(long, value_name = "PATH", env = "GENUPDATE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Run against an in-process sandbox seeded with examples/users.csv's users,
     /// with realistic limits, latency and a few faults. No credentials needed.
@@ -253,9 +281,17 @@ pub struct ExportArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Region name, domain or base URL (as for apply).
+    /// Region name, domain, web app address or base URL (as for apply).
     #[arg(long, env = "GENESYSCLOUD_REGION")]
     pub region: Option<String>,
+
+    /// Region and client id from a profile (as for apply).
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Also trust the root certificates in this PEM file (as for apply).
+    #[arg(long, value_name = "PATH", env = "GENUPDATE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Export from an in-process sandbox (as for apply).
     #[arg(long, conflicts_with = "region")]

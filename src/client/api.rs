@@ -320,7 +320,11 @@ impl Client {
                     }
                 }
                 Err(
-                    e @ ApiError::Fatal(Fatal::TokenRejected { .. } | Fatal::Unreachable { .. }),
+                    e @ ApiError::Fatal(
+                        Fatal::TokenRejected { .. }
+                        | Fatal::Unreachable { .. }
+                        | Fatal::Network { .. },
+                    ),
                 ) => {
                     return Err(e);
                 }
