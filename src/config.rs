@@ -160,7 +160,11 @@ pub fn browser_domain(value: &str) -> Option<String> {
     if authority.contains('@') || authority.contains(char::is_whitespace) {
         return None;
     }
-    let host = authority.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let host = authority
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let host = host.trim_end_matches('.');
     if let Some(domain) = REGIONS
         .iter()
@@ -304,7 +308,10 @@ mod tests {
     fn browser_domain_table() {
         let table: &[(&str, Option<&str>)] = &[
             ("apps.mypurecloud.ie", Some("mypurecloud.ie")),
-            ("https://apps.usw2.pure.cloud/directory/#/x", Some("usw2.pure.cloud")),
+            (
+                "https://apps.usw2.pure.cloud/directory/#/x",
+                Some("usw2.pure.cloud"),
+            ),
             ("login.mypurecloud.de", Some("mypurecloud.de")),
             // Not a region's domain: only apps. and login. are rewritten.
             ("https://apps.inindca.com/", Some("inindca.com")),

@@ -129,7 +129,10 @@ fn read_optional(path: &Path) -> Result<Option<String>, String> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
@@ -148,7 +151,10 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error, show_message: bool) -
 /// Does a key name a secret? (`client_secret`, `secret`, `access_token`, `password`...)
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k != "client_secret_env" && ["secret", "token", "password"].iter().any(|w| k.contains(w))
+    k != "client_secret_env"
+        && ["secret", "token", "password"]
+            .iter()
+            .any(|w| k.contains(w))
 }
 
 type Table = BTreeMap<String, toml::Spanned<toml::Value>>;

@@ -41,23 +41,41 @@ fn own_profiles_give_region_client_id_and_the_secrets_variable() {
 
 #[test]
 fn a_secret_in_our_file_is_refused_with_its_position_and_never_its_value() {
-    for key in ["client_secret", "secret", "access_token", "password", "Client_Secret"] {
+    for key in [
+        "client_secret",
+        "secret",
+        "access_token",
+        "password",
+        "Client_Secret",
+    ] {
         let text = format!("[profiles.prod]\nregion = \"eu-west-1\"\n{key} = \"hunter2-VALUE\"\n");
         let e = own(&text).unwrap_err();
         assert!(e.starts_with("config.toml:3:"), "{e}");
-        assert!(e.contains(&format!("profiles.prod.{key}")) && e.contains("environment"), "{e}");
+        assert!(
+            e.contains(&format!("profiles.prod.{key}")) && e.contains("environment"),
+            "{e}"
+        );
         assert!(!e.contains("hunter2"), "{e}");
     }
     // A malformed secret line is a syntax error that does not quote the line.
     let e = own("[profiles.prod]\nclient_secret = hunter2-VALUE\n").unwrap_err();
-    assert!(e.starts_with("config.toml:2:") && !e.contains("hunter2"), "{e}");
+    assert!(
+        e.starts_with("config.toml:2:") && !e.contains("hunter2"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_keys_sections_and_types_are_named() {
     let table: &[(&str, &str)] = &[
-        ("[profiles.p]\nregoin = \"x\"\n", "config.toml:2:10: profiles.p.regoin: unknown key"),
-        ("[profiles.p]\nregion = 1\n", "config.toml:2:10: profiles.p.region: must be a string"),
+        (
+            "[profiles.p]\nregoin = \"x\"\n",
+            "config.toml:2:10: profiles.p.regoin: unknown key",
+        ),
+        (
+            "[profiles.p]\nregion = 1\n",
+            "config.toml:2:10: profiles.p.region: must be a string",
+        ),
         ("[profile.p]\nregion = \"x\"\n", "config.toml:1:"),
     ];
     for (text, want) in table {
@@ -102,17 +120,32 @@ fn files(own_text: Option<&str>, gc_text: Option<&str>) -> (tempfile::TempDir, S
 #[test]
 fn selection_prefers_our_file_then_the_gc_file_and_lists_known_names() {
     let (_d, s) = files(Some(OWN), Some(GC));
-    assert_eq!(select("prod", &s).unwrap().client_id.as_deref(), Some("prod-client"));
-    assert_eq!(select("DEFAULT", &s).unwrap().client_id.as_deref(), Some("gc-client"));
+    assert_eq!(
+        select("prod", &s).unwrap().client_id.as_deref(),
+        Some("prod-client")
+    );
+    assert_eq!(
+        select("DEFAULT", &s).unwrap().client_id.as_deref(),
+        Some("gc-client")
+    );
     let e = select("staging", &s).unwrap_err();
     assert!(e.contains("unknown profile 'staging'"), "{e}");
-    assert!(e.contains("dev, prod, default (gc CLI), sandbox (gc CLI)"), "{e}");
+    assert!(
+        e.contains("dev, prod, default (gc CLI), sandbox (gc CLI)"),
+        "{e}"
+    );
     let (_d, s) = files(None, None);
     let e = select("prod", &s).unwrap_err();
     assert!(e.contains("Known profiles: none"), "{e}");
     // Our file's profile of the same name wins over gc's.
-    let (_d, s) = files(Some("[profiles.default]\nregion = \"eu-west-2\"\n"), Some(GC));
-    assert_eq!(select("default", &s).unwrap().region.as_deref(), Some("eu-west-2"));
+    let (_d, s) = files(
+        Some("[profiles.default]\nregion = \"eu-west-2\"\n"),
+        Some(GC),
+    );
+    assert_eq!(
+        select("default", &s).unwrap().region.as_deref(),
+        Some("eu-west-2")
+    );
 }
 
 fn prod() -> Profile {
@@ -132,17 +165,44 @@ fn the_secret_goes_with_the_client_id() {
     let mut dev = prod();
     dev.secret_env = None;
     // (env id, env secret, token, profile, profile's variable) -> client id used, or error text
-    let table: Vec<(Option<&str>, Option<Secret>, Option<Secret>, Option<Profile>, Option<Secret>, &str)> = vec![
+    let table: Vec<(
+        Option<&str>,
+        Option<Secret>,
+        Option<Secret>,
+        Option<Profile>,
+        Option<Secret>,
+        &str,
+    )> = vec![
         (None, None, None, Some(prod()), s("p"), "prod-client"),
-        (None, s("e"), None, Some(prod()), None, "PROD_GENESYS_SECRET is not set"),
+        (
+            None,
+            s("e"),
+            None,
+            Some(prod()),
+            None,
+            "PROD_GENESYS_SECRET is not set",
+        ),
         (None, s("e"), None, Some(dev.clone()), None, "prod-client"),
-        (None, None, None, Some(dev), None, "GENESYSCLOUD_OAUTHCLIENT_SECRET is not set"),
+        (
+            None,
+            None,
+            None,
+            Some(dev),
+            None,
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET is not set",
+        ),
         (Some("env-id"), s("e"), None, Some(prod()), s("p"), "env-id"),
         (None, None, s("t"), Some(prod()), None, "<token>"),
         (Some("env-id"), s("e"), None, None, None, "env-id"),
     ];
     for (id, secret, token, profile, psecret, want) in table {
-        let got = credentials(id.map(String::from), secret, token, profile.as_ref(), psecret);
+        let got = credentials(
+            id.map(String::from),
+            secret,
+            token,
+            profile.as_ref(),
+            psecret,
+        );
         let text = match &got {
             Ok(c) => id_of(c),
             Err(e) => e.to_string(),

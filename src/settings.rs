@@ -303,7 +303,10 @@ mod tests {
         let (reason, msg) =
             ApplySettings::resolve(&args(&["--ca-file", path.to_str().unwrap()])).unwrap_err();
         assert_eq!(reason, ExitReason::Usage);
-        assert!(msg.contains("corp.pem") && msg.contains("--ca-file"), "{msg}");
+        assert!(
+            msg.contains("corp.pem") && msg.contains("--ca-file"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -75,6 +75,9 @@ mod tests {
     #[test]
     fn a_missing_file_is_named() {
         let e = load_ca_file(Path::new("/nonexistent/corp-root.pem")).unwrap_err();
-        assert!(e.contains("--ca-file") && e.contains("/nonexistent/corp-root.pem"), "{e}");
+        assert!(
+            e.contains("--ca-file") && e.contains("/nonexistent/corp-root.pem"),
+            "{e}"
+        );
     }
 }

@@ -321,7 +321,10 @@ mod tests {
                 attempts: 1,
             });
             let m = e.to_string();
-            assert!(m.contains("api.mypurecloud.ie") && m.contains(hint) && m.contains(other), "{m}");
+            assert!(
+                m.contains("api.mypurecloud.ie") && m.contains(hint) && m.contains(other),
+                "{m}"
+            );
             assert!(m.contains("not retried"), "{m}");
             assert!(e.is_fatal());
             assert_eq!(e.attempts(), 1);
@@ -331,7 +334,10 @@ mod tests {
             detail: "connection refused after 9 attempts".into(),
         }
         .to_string();
-        assert!(m.contains("login.mypurecloud.ie") && m.contains("HTTPS_PROXY"), "{m}");
+        assert!(
+            m.contains("login.mypurecloud.ie") && m.contains("HTTPS_PROXY"),
+            "{m}"
+        );
     }
 
     #[test]

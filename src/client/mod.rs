@@ -190,9 +190,7 @@ impl Client {
         self.inner.auth.token(&self.inner.stats).await?;
         if self.inner.cfg.rate_per_minute.is_none() {
             let limit = self.read_limits().await?;
-            self.inner
-                .pace
-                .with(|g| g.set_limit(limit, Instant::now()));
+            self.inner.pace.with(|g| g.set_limit(limit, Instant::now()));
         }
         info!(
             rate_per_minute = self.rate_per_minute(),

@@ -284,9 +284,7 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
         Seen::Response(Verdict::Rejected) => Step::Fail(Failure::Rejected),
         // Never sent, and a wrong name or an untrusted certificate does not heal in
         // the minutes retries take: fail fast, naming the host.
-        Seen::Transport(t @ (Transport::Dns | Transport::Tls)) => {
-            Step::Fail(Failure::Network(*t))
-        }
+        Seen::Transport(t @ (Transport::Dns | Transport::Tls)) => Step::Fail(Failure::Network(*t)),
         // Never sent: always safe to retry; when retries run out the host is unreachable.
         Seen::Transport(Transport::Connect) if spent => Step::Fail(Failure::Unreachable),
         Seen::Transport(Transport::Connect) => Step::Backoff { cost: RETRY_COST },

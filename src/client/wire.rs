@@ -8,7 +8,6 @@ use reqwest::header::HeaderMap;
 
 use super::retry::Transport;
 
-
 /// A complete response.
 #[derive(Debug)]
 pub(crate) struct Exchange {
