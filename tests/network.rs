@@ -215,3 +215,85 @@ async fn a_bad_ca_file_is_a_usage_error_naming_the_file() {
     }
     assert_eq!(sb.stats().requests, 0);
 }
+
+/// A TLS server on loopback with the test CA's certificate for 127.0.0.1
+/// (`fixtures/tls/`), forwarding the decrypted bytes to `upstream` (the sandbox).
+async fn tls_front(upstream: String) -> String {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls");
+    let cert = CertificateDer::from(std::fs::read(format!("{dir}/leaf.der")).unwrap());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        std::fs::read(format!("{dir}/leaf.key.der")).unwrap(),
+    ));
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let (Ok(mut tls), Ok(mut server)) = (
+                    acceptor.accept(tcp).await,
+                    tokio::net::TcpStream::connect(&upstream).await,
+                ) else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_fails_at_once_and_ca_file_makes_it_trusted() {
+    // What a TLS-inspecting company proxy looks like: a certificate from a root that
+    // neither the built-in roots nor the OS store hold.
+    let sb = sandbox(small()).await;
+    let upstream = sb
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let region = tls_front(upstream).await;
+    let host = region.trim_start_matches("https://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let id = sb.user_ids()[0].clone();
+    let file = csv(
+        dir.path(),
+        "users.csv",
+        "id,title",
+        &[format!("{id},Inspected Agent")],
+    );
+    let run = genupdate_env(
+        &sb,
+        &["apply", s(&file), "--output", "json"],
+        &[("GENESYSCLOUD_REGION", &region)],
+    )
+    .await;
+    let v = summary(&run);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(num(&v, "token_requests"), 1, "not retried: {v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("the TLS connection to {host} failed"))
+            && error.contains("certificate"),
+        "{error}"
+    );
+    assert!(error.contains("--ca-file"), "{error}");
+    assert_eq!(sb.stats().requests, 0);
+
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls/ca.pem");
+    let run = genupdate_env(
+        &sb,
+        &["apply", s(&file), "--output", "json", "--ca-file", ca],
+        &[("GENESYSCLOUD_REGION", &region)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(num(&summary(&run), "updated"), 1);
+}
