@@ -159,20 +159,23 @@ fn id_of(c: &Credentials) -> String {
     }
 }
 
+/// (env id, env secret, token, profile, the profile's variable, what comes out).
+type Row<'a> = (
+    Option<&'a str>,
+    Option<Secret>,
+    Option<Secret>,
+    Option<Profile>,
+    Option<Secret>,
+    &'a str,
+);
+
 #[test]
 fn the_secret_goes_with_the_client_id() {
     let s = |v: &str| Some(Secret::new(v));
     let mut dev = prod();
     dev.secret_env = None;
     // (env id, env secret, token, profile, profile's variable) -> client id used, or error text
-    let table: Vec<(
-        Option<&str>,
-        Option<Secret>,
-        Option<Secret>,
-        Option<Profile>,
-        Option<Secret>,
-        &str,
-    )> = vec![
+    let table: Vec<Row> = vec![
         (None, None, None, Some(prod()), s("p"), "prod-client"),
         (
             None,
