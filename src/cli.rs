@@ -25,10 +25,12 @@ Exit codes:
   0    every row succeeded (updated or already up to date), or the file is valid
   1    the run finished but some rows failed (see --report / --failed), or the
        deadline passed; a 403 on one user's division fails that row only
-  2    usage or configuration error (including an output path that is the input)
+  2    usage or configuration error (including an output path that is the input,
+       an unknown --profile, a secret in the profile file, a bad --ca-file)
   3    the input file is invalid: nothing was sent
   4    the run was aborted (credentials rejected, writes refused in several
        divisions with none accepted, error budget spent, API unreachable,
+       a host name that does not resolve or a TLS failure (not retried),
        a record that cannot be written)
   5    another run holds the lock
   130  interrupted by a signal, after in-flight work finished and the report was written
