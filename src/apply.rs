@@ -43,15 +43,35 @@ pub struct Env {
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
     pub access_token: Option<Secret>,
+    /// The value of the variable a profile names in `client_secret_env`.
+    pub profile_secret: Option<Secret>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v: &String| !v.is_empty())
 }
 
 impl Env {
     pub fn from_process() -> Env {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         Env {
             client_id: var("GENESYSCLOUD_OAUTHCLIENT_ID"),
             client_secret: var("GENESYSCLOUD_OAUTHCLIENT_SECRET").map(Secret::new),
             access_token: var("GENESYSCLOUD_ACCESS_TOKEN").map(Secret::new),
+            profile_secret: None,
+        }
+    }
+
+    /// The environment, plus the secret variable the target's profile names.
+    pub fn for_target(target: &Target) -> Env {
+        let profile = match target {
+            Target::Org { profile, .. } => profile.as_ref(),
+            Target::Sandbox => None,
+        };
+        Env {
+            profile_secret: crate::profile::secret_var(profile)
+                .and_then(var)
+                .map(Secret::new),
+            ..Env::from_process()
         }
     }
 }
@@ -82,7 +102,7 @@ pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
         {
             Ok(rt) => rt.block_on(apply(
                 &settings,
-                &Env::from_process(),
+                &Env::for_target(&settings.target),
                 Ui {
                     quiet,
                     handle_signals: true,
@@ -178,14 +198,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         // From here on, every phase (token, reads, writes, pauses) ends at the deadline.
         stopper.stop_at(deadline);
     }
-    let target = match &settings.target {
-        Target::Sandbox => connect_target(true, None, false, env),
-        Target::Org {
-            region,
-            insecure_http,
-        } => connect_target(false, region.as_deref(), *insecure_http, env),
-    };
-    let (endpoints, credentials, sandbox) = match target.await {
+    let (endpoints, credentials, sandbox) = match connect_target(&settings.target, env).await {
         Ok(t) => t,
         Err(msg) => return early(ExitReason::Usage, msg),
     };
@@ -215,13 +228,18 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     cfg.max_retries = settings.client.max_retries;
     cfg.max_retry_after = settings.client.max_retry_after;
     cfg.request_timeout = settings.client.request_timeout;
+    cfg.extra_roots = settings.ca_roots.clone();
     stopper.cancel_on_time_stops(cfg.cancel.clone(), CANCEL_GRACE);
-    let client = tokio::select! {
-        c = Client::connect(cfg) => match c {
-            Ok(c) => c,
-            Err(e) => return early(ExitReason::Aborted, e.to_string()),
+    let client = match Client::new(cfg) {
+        Ok(c) => c,
+        Err(e) => return early(ExitReason::Aborted, e.to_string()),
+    };
+    tokio::select! {
+        c = client.start() => if let Err(e) = c {
+            // The counters say what it cost (a DNS failure: one token request).
+            return finish(early(ExitReason::Aborted, e.to_string()), &client, started);
         },
-        _ = stopper.stopped() => return interrupted(),
+        _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
 
     // 5. The header's skill and language names, resolved once.
@@ -410,6 +428,7 @@ fn finish(mut summary: Summary, client: &Client, started: Instant) -> Summary {
     summary.requests = stats.requests;
     summary.too_many_requests = stats.too_many_requests;
     summary.retries = stats.retries;
+    summary.token_requests = stats.token_requests;
     summary.rate_limit_per_minute = client.rate_per_minute();
     summary.set_elapsed(started.elapsed());
     summary
@@ -441,21 +460,40 @@ async fn start_sandbox() -> Result<(Endpoints, Credentials, Option<Sandbox>), St
 
 /// The endpoints and credentials to use: the in-process sandbox, or the real org.
 pub(crate) async fn connect_target(
-    sandbox: bool,
-    region: Option<&str>,
-    insecure_allow_http_to_remote_host: bool,
+    target: &Target,
     env: &Env,
 ) -> Result<(Endpoints, Credentials, Option<Sandbox>), String> {
-    if sandbox {
-        return start_sandbox().await;
-    }
-    let region = region.ok_or_else(|| config::ConfigError::NoRegion.to_string())?;
-    let endpoints = config::resolve_region(region, insecure_allow_http_to_remote_host)
-        .map_err(|e| e.to_string())?;
-    let credentials = Credentials::resolve(
+    let (region, insecure_http, profile) = match target {
+        Target::Sandbox => return start_sandbox().await,
+        Target::Org {
+            region,
+            insecure_http,
+            profile,
+        } => (region, *insecure_http, profile.as_ref()),
+    };
+    let region = match (region, profile) {
+        (Some(r), _) => r,
+        (None, Some(p)) => {
+            return Err(format!(
+                "profile '{}' ({}) has no region: add region = \"eu-west-1\" (or the web \
+                 app's address, apps.mypurecloud.ie) to it, or set --region / GENESYSCLOUD_REGION",
+                p.name, p.source
+            ));
+        }
+        (None, None) => return Err(config::ConfigError::NoRegion.to_string()),
+    };
+    let endpoints = config::resolve_region(region, insecure_http).map_err(|e| match profile {
+        Some(p) if p.region.as_deref() == Some(region.as_str()) => {
+            format!("profile '{}' ({}): {e}", p.name, p.source)
+        }
+        _ => e.to_string(),
+    })?;
+    let credentials = crate::profile::credentials(
         env.client_id.clone(),
         env.client_secret.clone(),
         env.access_token.clone(),
+        profile,
+        env.profile_secret.clone(),
     )
     .map_err(|e| e.to_string())?;
     Ok((endpoints, credentials, None))

@@ -11,6 +11,12 @@ Environment:
   GENESYSCLOUD_OAUTHCLIENT_ID      OAuth client id (client-credentials grant)
   GENESYSCLOUD_OAUTHCLIENT_SECRET  OAuth client secret (never printed, never logged)
   GENESYSCLOUD_ACCESS_TOKEN        a pre-issued bearer token, used as given instead
+  GENESYSCLOUD_PROFILE             --profile: region and client id from a config file
+  GENUPDATE_CONFIG                 genupdate's profile file (default: config.toml in
+                                   the user's config directory, genupdate/)
+  GENUPDATE_CA_FILE                --ca-file: extra PEM root certificates to trust
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy to reach Genesys through, and hosts to reach
+                                   directly (ALL_PROXY too)
   GENUPDATE_DEFAULT_COUNTRY        --default-country: country of phone numbers without +
   NO_COLOR                         disable colour everywhere
   RUST_LOG                         fine-grained log filter (overrides -v)
@@ -19,12 +25,14 @@ Exit codes:
   0    every row succeeded (updated or already up to date), or the file is valid
   1    the run finished but some rows failed (see --report / --failed), or the
        deadline passed; a 403 on one user's division fails that row only
-  2    usage or configuration error (including an output path that is the input)
+  2    usage or configuration error (including an output path that is the input,
+       an unknown --profile, a secret in the profile file, a bad --ca-file)
   3    the input file is invalid, or names a skill, language, queue, group, role,
        division or location the org does not have (or two share the name): nothing
        was sent
   4    the run was aborted (credentials rejected, writes refused in several
        divisions with none accepted, error budget spent, API unreachable,
+       a host name that does not resolve or a TLS failure (not retried),
        a record that cannot be written)
   5    another run holds the lock
   130  interrupted by a signal, after in-flight work finished and the report was written
@@ -161,16 +169,22 @@ pub struct ValidateArgs {
     #[arg(long, conflicts_with = "region")]
     pub sandbox: bool,
 
-    /// Check skill and language names against this org: a region name, domain or
-    /// base URL (as for apply), with the credentials from the environment. Without
-    /// it (or --sandbox), or without credentials, validate stays offline and says the
-    /// names were not checked.
+    /// Check skill and language names against this org: a region name, domain, web
+    /// app address or base URL (as for apply), with the credentials from the
+    /// environment (or --profile). Without it (or --sandbox or --profile), or without
+    /// credentials, validate stays offline and says the names were not checked.
     #[arg(long, env = "GENESYSCLOUD_REGION")]
     pub region: Option<String>,
 
     /// Allow plain http:// to a host that is not loopback (as for apply).
     #[arg(long)]
     pub insecure_allow_http_to_remote_host: bool,
+
+    /// The profile whose org (region and client id) skill and language names are
+    /// checked against, as for apply; it must exist (exit 2 listing the known ones
+    /// otherwise).
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -199,10 +213,27 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "CHAR", value_parser = crate::input::Delimiter::parse)]
     pub delimiter: Option<crate::input::Delimiter>,
 
-    /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie) or base URL
-    /// (https://api.mypurecloud.com, http://127.0.0.1:8080).
+    /// Region name (us-east-1, eu-west-1, ...), domain (mypurecloud.ie), the address
+    /// of the Genesys web app as copied from a browser (apps.mypurecloud.ie,
+    /// https://apps.mypurecloud.ie/directory/#/...; login. and api. work too), or a
+    /// base URL (https://api.mypurecloud.com, http://127.0.0.1:8080).
     #[arg(long, env = "GENESYSCLOUD_REGION")]
     pub region: Option<String>,
+
+    /// Region and client id from a profile: `[profiles.NAME]` in genupdate's config
+    /// file (GENUPDATE_CONFIG, else genupdate/config.toml in the user's config
+    /// directory), else the Genesys gc CLI's ~/.gc/config.toml. The secret still comes
+    /// from the environment (GENESYSCLOUD_OAUTHCLIENT_SECRET, or the variable the
+    /// profile names in client_secret_env). --region / GENESYSCLOUD_REGION and
+    /// GENESYSCLOUD_OAUTHCLIENT_ID win over the profile.
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Also trust the root certificates in this PEM file (for a company proxy or
+    /// firewall that inspects TLS). The built-in roots and the operating system's
+    /// certificate store are trusted either way.
+    #[arg(long, value_name = "PATH", env = "GENUPDATE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Run against an in-process sandbox seeded with examples/users.csv's users,
     /// with realistic limits, latency and a few faults. No credentials needed.
@@ -319,9 +350,17 @@ pub struct ExportArgs {
     #[arg(long)]
     pub bom: bool,
 
-    /// Region name, domain or base URL (as for apply).
+    /// Region name, domain, web app address or base URL (as for apply).
     #[arg(long, env = "GENESYSCLOUD_REGION")]
     pub region: Option<String>,
+
+    /// Region and client id from a profile (as for apply).
+    #[arg(long, value_name = "NAME", env = "GENESYSCLOUD_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Also trust the root certificates in this PEM file (as for apply).
+    #[arg(long, value_name = "PATH", env = "GENUPDATE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Export from an in-process sandbox (as for apply).
     #[arg(long, conflicts_with = "region")]

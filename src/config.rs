@@ -84,11 +84,11 @@ pub fn region_names() -> String {
 /// `allow_insecure` permits plain `http://` to hosts that are not loopback.
 pub fn resolve_region(value: &str, allow_insecure: bool) -> Result<Endpoints, ConfigError> {
     let value = value.trim();
-    if let Some((_, domain)) = REGIONS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(value))
-    {
+    if let Some(domain) = region_domain(value) {
         return from_domain(domain);
+    }
+    if let Some(domain) = browser_domain(value) {
+        return from_domain(&domain);
     }
     if value.contains("://") {
         let api =
@@ -114,12 +114,70 @@ pub fn resolve_region(value: &str, allow_insecure: bool) -> Result<Endpoints, Co
         }
         return Ok(Endpoints { api, login });
     }
-    let known_domain = REGIONS.iter().any(|(_, d)| d.eq_ignore_ascii_case(value));
     let looks_like_domain = value.contains('.') && !value.contains(char::is_whitespace);
-    if known_domain || looks_like_domain {
+    if looks_like_domain {
         return from_domain(&value.to_ascii_lowercase());
     }
     Err(ConfigError::UnknownRegion(value.into()))
+}
+
+/// The domain of a region name: `eu-west-1` (or `eu_west_1`, as the gc CLI writes
+/// some) is `mypurecloud.ie`.
+pub fn region_domain(name: &str) -> Option<&'static str> {
+    let name = name.trim().replace('_', "-");
+    REGIONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+        .map(|(_, d)| *d)
+}
+
+/// The region a domain belongs to: `mypurecloud.ie` is `eu-west-1`.
+pub fn region_of_domain(domain: &str) -> Option<&'static str> {
+    REGIONS
+        .iter()
+        .find(|(_, d)| d.eq_ignore_ascii_case(domain))
+        .map(|(n, _)| *n)
+}
+
+/// The Genesys host prefixes an admin may copy: the web app, the login page, the API.
+const HOST_PREFIXES: &[&str] = &["apps.", "login.", "api."];
+
+/// The org domain behind an address copied from a browser or a document:
+/// `apps.mypurecloud.ie`, `https://apps.mypurecloud.ie/directory/#/admin/...`,
+/// `login.mypurecloud.ie`, `api.mypurecloud.ie` (with any path) all give
+/// `mypurecloud.ie`. Only for https (or no scheme) addresses: either a known region's
+/// domain, with or without one of those prefixes, or any host starting with `apps.` or
+/// `login.` (an API URL of an unknown domain keeps its path: it may be a gateway).
+/// `None` for everything else (region names, plain domains, loopback URLs).
+pub fn browser_domain(value: &str) -> Option<String> {
+    let value = value.trim();
+    let rest = match value.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+        Some(_) => return None,
+        None => value,
+    };
+    let authority = rest.split(['/', '#', '?']).next().unwrap_or("");
+    if authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    let host = authority
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    if let Some(domain) = REGIONS
+        .iter()
+        .map(|(_, d)| *d)
+        .find(|d| host == *d || HOST_PREFIXES.iter().any(|p| host == format!("{p}{d}")))
+    {
+        return Some(domain.to_string());
+    }
+    ["apps.", "login."]
+        .iter()
+        .find_map(|p| host.strip_prefix(p))
+        .filter(|d| d.contains('.'))
+        .map(str::to_string)
 }
 
 fn from_domain(domain: &str) -> Result<Endpoints, ConfigError> {
@@ -222,6 +280,58 @@ mod tests {
     fn a_domain_resolves_like_its_region() {
         let e = resolve_region("mypurecloud.ie", false).unwrap();
         assert_eq!(e, resolve_region("eu-west-1", false).unwrap());
+    }
+
+    #[test]
+    fn browser_addresses_of_every_region_map_to_the_region() {
+        for (name, domain) in REGIONS {
+            let want = resolve_region(name, false).unwrap();
+            for copied in [
+                format!("apps.{domain}"),
+                format!("https://apps.{domain}/directory/#/admin/directory/peopleV3"),
+                format!("https://apps.{domain}/#/"),
+                format!("login.{domain}"),
+                format!("https://login.{domain}/?rid=abc#/authenticate"),
+                format!("api.{domain}"),
+                format!("https://api.{domain}/api/v2/users"),
+                format!("HTTPS://APPS.{}/", domain.to_uppercase()),
+                format!("https://{domain}"),
+                domain.to_string(),
+            ] {
+                assert_eq!(resolve_region(&copied, false).unwrap(), want, "{copied}");
+            }
+            assert_eq!(region_of_domain(domain), Some(*name));
+        }
+    }
+
+    #[test]
+    fn browser_domain_table() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("apps.mypurecloud.ie", Some("mypurecloud.ie")),
+            (
+                "https://apps.usw2.pure.cloud/directory/#/x",
+                Some("usw2.pure.cloud"),
+            ),
+            ("login.mypurecloud.de", Some("mypurecloud.de")),
+            // Not a region's domain: only apps. and login. are rewritten.
+            ("https://apps.inindca.com/", Some("inindca.com")),
+            ("https://api.example.com/gateway", None),
+            ("http://apps.mypurecloud.ie", None),
+            ("http://127.0.0.1:8080", None),
+            ("eu-west-1", None),
+            ("https://user@apps.mypurecloud.ie", None),
+            ("apps.", None),
+        ];
+        for (value, want) in table {
+            assert_eq!(browser_domain(value).as_deref(), *want, "{value}");
+        }
+    }
+
+    #[test]
+    fn region_names_accept_the_gc_clis_underscores() {
+        assert_eq!(region_domain("me_central_1"), Some("mec1.pure.cloud"));
+        assert_eq!(region_domain("EU-WEST-1"), Some("mypurecloud.ie"));
+        assert_eq!(region_domain("mars-1"), None);
     }
 
     #[test]

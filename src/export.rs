@@ -178,15 +178,26 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
             Some(rows.into_iter().map(|r| r.key).collect::<HashSet<String>>())
         }
     };
-    let (endpoints, credentials, sandbox) = crate::apply::connect_target(
+    let target = crate::settings::target(
         args.sandbox,
         args.region.as_deref(),
         args.insecure_allow_http_to_remote_host,
-        env,
+        args.profile.as_deref(),
     )
-    .await
     .map_err(usage)?;
+    let ca_roots = crate::settings::ca_roots(args.ca_file.as_deref()).map_err(usage)?;
+    let env = Env {
+        profile_secret: env
+            .profile_secret
+            .clone()
+            .or_else(|| Env::for_target(&target).profile_secret),
+        ..env.clone()
+    };
+    let (endpoints, credentials, sandbox) = crate::apply::connect_target(&target, &env)
+        .await
+        .map_err(usage)?;
     let mut cfg = ClientConfig::new(endpoints, credentials);
+    cfg.extra_roots = ca_roots;
     cfg.rate_per_minute = args.rate.map(f64::from);
     cfg.request_timeout = Duration::from_secs(args.timeout.max(1));
     let client = Client::connect(cfg)

@@ -26,6 +26,7 @@ pub mod model;
 pub mod outputs;
 pub mod phone;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod resolve;
 pub mod routing;
@@ -35,6 +36,7 @@ pub mod settings;
 #[cfg(feature = "sandbox")]
 pub use genesys_sandbox as sandbox;
 pub mod summary;
+pub mod trust;
 pub mod undo;
 
 use cli::{Cli, Command};

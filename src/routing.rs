@@ -143,24 +143,25 @@ pub fn check_names(settings: &ValidateSettings, env: &Env) -> NameCheck {
     if !header.columns.iter().any(routing) {
         return NameCheck::NoNames;
     }
-    let (sandbox, region, insecure) = match &settings.target {
-        None => {
-            return NameCheck::NotChecked(match has_credentials(env) {
-                true => "no region (set GENESYSCLOUD_REGION or pass --region)".into(),
-                false => "no credentials".into(),
-            });
-        }
-        Some(Target::Sandbox) => (true, None, false),
-        Some(Target::Org {
-            region,
-            insecure_http,
-        }) => {
-            if !has_credentials(env) {
-                return NameCheck::NotChecked("no credentials".into());
-            }
-            (false, region.as_deref(), *insecure_http)
-        }
+    let Some(target) = &settings.target else {
+        return NameCheck::NotChecked(match has_credentials(env, None) {
+            true => "no region (set GENESYSCLOUD_REGION, pass --region or --profile)".into(),
+            false => "no credentials".into(),
+        });
     };
+    // The secret variable a profile names is read here, as apply reads it.
+    let env = &Env {
+        profile_secret: env
+            .profile_secret
+            .clone()
+            .or_else(|| Env::for_target(target).profile_secret),
+        ..env.clone()
+    };
+    if let Target::Org { profile, .. } = target
+        && !has_credentials(env, profile.as_ref())
+    {
+        return NameCheck::NotChecked("no credentials".into());
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -170,7 +171,7 @@ pub fn check_names(settings: &ValidateSettings, env: &Env) -> NameCheck {
     };
     rt.block_on(async {
         let (endpoints, credentials, sandbox) =
-            match crate::apply::connect_target(sandbox, region, insecure, env).await {
+            match crate::apply::connect_target(target, env).await {
                 Ok(t) => t,
                 Err(e) => return NameCheck::Failed(e),
             };
@@ -188,12 +189,14 @@ pub fn check_names(settings: &ValidateSettings, env: &Env) -> NameCheck {
     })
 }
 
-/// Whether the environment holds usable credentials (a token, or id and secret).
-fn has_credentials(env: &Env) -> bool {
-    Credentials::resolve(
+/// Whether the environment (or the profile with its secret) holds usable credentials.
+fn has_credentials(env: &Env, profile: Option<&crate::profile::Profile>) -> bool {
+    crate::profile::credentials(
         env.client_id.clone(),
         env.client_secret.clone(),
         env.access_token.clone(),
+        profile,
+        env.profile_secret.clone(),
     )
     .is_ok()
 }

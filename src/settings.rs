@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{ApplyArgs, LogFormat, OutputFormat, ValidateArgs};
 use crate::input::ReadOptions;
 use crate::outputs::OutputPaths;
+use crate::profile::Profile;
 use crate::summary::ExitReason;
 
 /// How the summary is printed.
@@ -67,13 +68,19 @@ impl ValidateSettings {
                 ..o
             })
             .map_err(|e| e.to_string())?;
-        let target = match (&args.sandbox, &args.region) {
-            (true, _) => Some(Target::Sandbox),
-            (false, Some(region)) if !region.trim().is_empty() => Some(Target::Org {
-                region: Some(region.clone()),
-                insecure_http: args.insecure_allow_http_to_remote_host,
-            }),
-            _ => None,
+        // --sandbox, or an org named by --region / GENESYSCLOUD_REGION or a profile;
+        // nothing named: the names are not checked.
+        let region = args.region.as_deref().filter(|r| !r.trim().is_empty());
+        let profile = args.profile.as_deref().filter(|p| !p.trim().is_empty());
+        let target = if args.sandbox || region.is_some() || profile.is_some() {
+            Some(target(
+                args.sandbox,
+                region,
+                args.insecure_allow_http_to_remote_host,
+                profile,
+            )?)
+        } else {
+            None
         };
         Ok(ValidateSettings {
             file: args.file.clone(),
@@ -89,12 +96,64 @@ impl ValidateSettings {
 pub enum Target {
     /// The built-in sandbox, started in process.
     Sandbox,
-    /// A real org: the `--region` value (or `GENESYSCLOUD_REGION`), resolved later
-    /// with the credentials; `None` is reported then, with what to set.
+    /// A real org: the `--region` value (or `GENESYSCLOUD_REGION`, else the
+    /// profile's), resolved later with the credentials; `None` is reported then, with
+    /// what to set.
     Org {
         region: Option<String>,
         insecure_http: bool,
+        /// `--profile` / `GENESYSCLOUD_PROFILE`, as found.
+        profile: Option<Profile>,
     },
+}
+
+/// The profile `--profile` names, looked up in the user's files; `None` without one.
+pub fn find_profile(name: Option<&str>) -> Result<Option<Profile>, String> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(name) => crate::profile::select(name, &crate::profile::Sources::of_user()).map(Some),
+    }
+}
+
+/// Where a run goes: the built-in sandbox, or an org whose region is the flag's or
+/// the environment's (they win, with a warning when they differ from the profile's),
+/// else the profile's. Shared by `apply` and `export`.
+pub fn target(
+    sandbox: bool,
+    region: Option<&str>,
+    insecure_http: bool,
+    profile: Option<&str>,
+) -> Result<Target, String> {
+    if sandbox {
+        return Ok(Target::Sandbox);
+    }
+    let profile = find_profile(profile)?;
+    let region = pick_region(region, profile.as_ref());
+    Ok(Target::Org {
+        region,
+        insecure_http,
+        profile,
+    })
+}
+
+/// `--region` / `GENESYSCLOUD_REGION` over the profile's region.
+pub fn pick_region(flag_or_env: Option<&str>, profile: Option<&Profile>) -> Option<String> {
+    let given = flag_or_env.map(str::trim).filter(|r| !r.is_empty());
+    let from_profile = profile.and_then(|p| p.region.as_deref());
+    if let (Some(given), Some(theirs), Some(p)) = (given, from_profile, profile)
+        && given != theirs
+    {
+        tracing::warn!(
+            "--region / GENESYSCLOUD_REGION ({given}) overrides the region of profile '{}' ({theirs})",
+            p.name
+        );
+    }
+    given.or(from_profile).map(str::to_string)
+}
+
+/// `--ca-file` / `GENUPDATE_CA_FILE`, read and checked (a usage error names the file).
+pub fn ca_roots(path: Option<&std::path::Path>) -> Result<Vec<reqwest::Certificate>, String> {
+    path.map_or(Ok(Vec::new()), crate::trust::load_ca_file)
 }
 
 /// The client's knobs, typed.
@@ -122,6 +181,8 @@ pub struct ApplySettings {
     pub max_conflict_retries: u32,
     /// The instant the run stops, fixed when the flags are resolved.
     pub deadline: Option<Instant>,
+    /// Root certificates from `--ca-file`, trusted besides the built-in and OS ones.
+    pub ca_roots: Vec<reqwest::Certificate>,
 }
 
 impl ApplySettings {
@@ -145,17 +206,19 @@ impl ApplySettings {
             }
             None => None,
         };
+        let target = target(
+            args.sandbox,
+            args.region.as_deref(),
+            args.insecure_allow_http_to_remote_host,
+            args.profile.as_deref(),
+        )
+        .map_err(usage)?;
+        let ca_roots = ca_roots(args.ca_file.as_deref()).map_err(usage)?;
         Ok(ApplySettings {
             file: args.file.clone(),
             read,
-            target: if args.sandbox {
-                Target::Sandbox
-            } else {
-                Target::Org {
-                    region: args.region.clone(),
-                    insecure_http: args.insecure_allow_http_to_remote_host,
-                }
-            },
+            target,
+            ca_roots,
             dry_run: args.dry_run,
             paths,
             output: args.output.into(),
@@ -232,6 +295,41 @@ mod tests {
     fn a_dry_run_writes_no_lock_and_no_journal() {
         let s = ApplySettings::resolve(&args(&["--dry-run"])).unwrap();
         assert_eq!((s.paths.lock, s.paths.journal), (None, None));
+    }
+
+    #[test]
+    fn the_flag_or_environment_region_wins_over_the_profile() {
+        let p = Profile {
+            name: "prod".into(),
+            region: Some("eu-west-1".into()),
+            client_id: None,
+            secret_env: None,
+            source: "config.toml".into(),
+        };
+        let table: &[(Option<&str>, Option<&Profile>, Option<&str>)] = &[
+            (None, Some(&p), Some("eu-west-1")),
+            (Some("us-east-1"), Some(&p), Some("us-east-1")),
+            (Some("  "), Some(&p), Some("eu-west-1")),
+            (Some("us-east-1"), None, Some("us-east-1")),
+            (None, None, None),
+        ];
+        for (given, profile, want) in table {
+            assert_eq!(pick_region(*given, *profile).as_deref(), *want, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_a_usage_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corp.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let (reason, msg) =
+            ApplySettings::resolve(&args(&["--ca-file", path.to_str().unwrap()])).unwrap_err();
+        assert_eq!(reason, ExitReason::Usage);
+        assert!(
+            msg.contains("corp.pem") && msg.contains("--ca-file"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub struct Summary {
     pub requests: u64,
     pub too_many_requests: u64,
     pub retries: u64,
+    /// Requests to the login host's token endpoint (not in `requests`).
+    pub token_requests: u64,
     pub elapsed_seconds: f64,
     /// Requests per minute achieved over the run.
     pub achieved_rate_per_minute: f64,
@@ -134,6 +136,7 @@ impl Summary {
             requests: 0,
             too_many_requests: 0,
             retries: 0,
+            token_requests: 0,
             elapsed_seconds: 0.0,
             achieved_rate_per_minute: 0.0,
             rate_limit_per_minute: 0.0,

@@ -309,6 +309,7 @@ fn debug_of_credentials_and_configurations_never_shows_the_secret() {
         client_id: Some(CLIENT_ID.into()),
         client_secret: Some(Secret::new(SECRET)),
         access_token: Some(Secret::new("pre-issued-t0ken-ZZZ")),
+        profile_secret: Some(Secret::new(SECRET)),
     };
     let sandbox = leaky_org();
     for text in [

@@ -331,7 +331,11 @@ impl Client {
                     }
                 }
                 Err(
-                    e @ ApiError::Fatal(Fatal::TokenRejected { .. } | Fatal::Unreachable { .. }),
+                    e @ ApiError::Fatal(
+                        Fatal::TokenRejected { .. }
+                        | Fatal::Unreachable { .. }
+                        | Fatal::Network { .. },
+                    ),
                 ) => {
                     return Err(e);
                 }

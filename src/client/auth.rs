@@ -22,9 +22,9 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::error::{ApiError, Fatal};
+use super::error::{ApiError, Fatal, NetFailure};
 use super::pace::later;
-use super::retry::{self, RetryPolicy, TokenKind, TokenVerdict};
+use super::retry::{self, RetryPolicy, TokenKind, TokenVerdict, Transport};
 use super::sanitize::{Secrets, sanitize_server_text};
 use super::stats::{Counters, bump};
 use super::wire::{self, WireError};
@@ -342,7 +342,24 @@ impl Auth {
                         }
                     }
                 }
-                Err(WireError::Transport(_, detail)) => (self.policy.server, clean(&detail)),
+                Err(WireError::Transport(kind @ (Transport::Dns | Transport::Tls), detail)) => {
+                    // A wrong name or an untrusted certificate does not heal: no retry.
+                    return Err(Fatal::Network {
+                        kind: if kind == Transport::Dns {
+                            NetFailure::Dns
+                        } else {
+                            NetFailure::Tls
+                        },
+                        host: wire::host_of(&self.token_url),
+                        detail: clean(&detail),
+                        attempts: retry + 1,
+                    }
+                    .into());
+                }
+                Err(WireError::Transport(_, detail)) => (
+                    self.policy.server,
+                    format!("{}: {}", wire::host_of(&self.token_url), clean(&detail)),
+                ),
                 Err(WireError::TooLarge { status, .. }) => {
                     return Err(Fatal::TokenUnavailable {
                         detail: format!("HTTP {status} with an oversized body"),

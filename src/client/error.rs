@@ -119,8 +119,20 @@ pub enum Fatal {
         cid = cid(correlation_id)
     )]
     TokenRejected { correlation_id: Option<String> },
-    #[error("the API is unreachable after retries: {detail}")]
-    Unreachable { detail: String },
+    #[error(
+        "cannot connect to {host}: {detail}. Check the network, a firewall, and the proxy \
+         (HTTPS_PROXY / NO_PROXY)"
+    )]
+    Unreachable { host: String, detail: String },
+    /// The host name does not resolve, or TLS to it fails: not retried (see
+    /// `retry::Failure::Network`). The message names the host and what to try.
+    #[error("{}", network_message(*kind, host, detail, *attempts))]
+    Network {
+        kind: NetFailure,
+        host: String,
+        detail: String,
+        attempts: u32,
+    },
     #[error(
         "the login host refused a token (HTTP {status} {error}): {description}. Check that \
          the OAuth client uses the Client Credentials grant"
@@ -143,6 +155,37 @@ pub enum Fatal {
     Config(String),
 }
 
+/// The kinds of network failure that end a run at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetFailure {
+    Dns,
+    Tls,
+}
+
+fn network_message(kind: NetFailure, host: &str, detail: &str, attempts: u32) -> String {
+    let tries = if attempts == 1 {
+        "1 attempt, not retried".to_string()
+    } else {
+        format!("{attempts} attempts")
+    };
+    match kind {
+        NetFailure::Dns => format!(
+            "cannot resolve the host name {host} ({detail}; {tries}). Check the region \
+             (--region / GENESYSCLOUD_REGION or the profile's region: a region name like \
+             eu-west-1, or the address of the Genesys web app like apps.mypurecloud.ie), \
+             the machine's DNS, and the proxy (HTTPS_PROXY / NO_PROXY) if one is needed to \
+             reach the internet"
+        ),
+        NetFailure::Tls => format!(
+            "the TLS connection to {host} failed ({detail}; {tries}). If a proxy or \
+             firewall inspects TLS, give genupdate its root certificate with --ca-file PATH \
+             (GENUPDATE_CA_FILE) or add it to the operating system's certificate store; \
+             check also that the region URL is right (https:// to a plain http server \
+             fails this way)"
+        ),
+    }
+}
+
 fn cid(correlation_id: &Option<String>) -> String {
     correlation_id
         .as_deref()
@@ -162,6 +205,7 @@ impl ApiError {
             | ApiError::Deferred { attempts, .. }
             | ApiError::Timeout { attempts, .. }
             | ApiError::Cancelled { attempts, .. } => *attempts,
+            ApiError::Fatal(Fatal::Network { attempts, .. }) => *attempts,
             ApiError::Fatal(_) => 0,
         }
     }
@@ -261,6 +305,39 @@ mod tests {
         assert_eq!(e.status(), Some(403));
         assert_eq!(e.correlation_id(), Some("abc"));
         assert!(!e.is_fatal(), "a 403 fails the row, not the run");
+    }
+
+    #[test]
+    fn network_failures_name_the_host_and_what_to_try() {
+        let table = [
+            (NetFailure::Dns, "GENESYSCLOUD_REGION", "HTTPS_PROXY"),
+            (NetFailure::Tls, "--ca-file", "GENUPDATE_CA_FILE"),
+        ];
+        for (kind, hint, other) in table {
+            let e = ApiError::Fatal(Fatal::Network {
+                kind,
+                host: "api.mypurecloud.ie".into(),
+                detail: "dns error".into(),
+                attempts: 1,
+            });
+            let m = e.to_string();
+            assert!(
+                m.contains("api.mypurecloud.ie") && m.contains(hint) && m.contains(other),
+                "{m}"
+            );
+            assert!(m.contains("not retried"), "{m}");
+            assert!(e.is_fatal());
+            assert_eq!(e.attempts(), 1);
+        }
+        let m = Fatal::Unreachable {
+            host: "login.mypurecloud.ie".into(),
+            detail: "connection refused after 9 attempts".into(),
+        }
+        .to_string();
+        assert!(
+            m.contains("login.mypurecloud.ie") && m.contains("HTTPS_PROXY"),
+            "{m}"
+        );
     }
 
     #[test]

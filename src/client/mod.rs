@@ -37,7 +37,7 @@ use tracing::info;
 
 pub use api::{MAX_IDS_PER_READ, UserPage, encode};
 pub use auth::{FALLBACK_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, renew_margin, token_lifetime};
-pub use error::{ApiError, Fatal};
+pub use error::{ApiError, Fatal, NetFailure};
 pub use grants::{AuthzGrant, AuthzSubject, GRANT_404_RETRIES, NamedRef, grant_404_pause};
 pub use members::{
     ListedMember, MAX_GROUP_MEMBERS_PER_CALL, MAX_QUEUE_MEMBERS_PER_CALL, NamedEntity, UserQueue,
@@ -86,6 +86,9 @@ pub struct ClientConfig {
     /// token request, the HTTP exchange) end at once: `connect` and `send` return
     /// [`ApiError::Cancelled`]. For run deadlines and SIGTERM.
     pub cancel: CancellationToken,
+    /// Root certificates trusted in addition to the built-in (webpki) roots and the
+    /// operating system's store: `--ca-file` (see [`crate::trust`]).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl ClientConfig {
@@ -103,6 +106,7 @@ impl ClientConfig {
             governor: GovernorConfig::default(),
             max_body: MAX_BODY,
             cancel: CancellationToken::new(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     api_base: String,
+    /// The API's host (and port), named in network errors.
+    api_host: String,
     cfg: ClientConfig,
     auth: auth::Auth,
     pace: Pace,
@@ -129,34 +135,19 @@ impl Client {
     /// Build the client, get the first token, and learn the rate to run at. Returns
     /// [`ApiError::Cancelled`] if `cfg.cancel` fires first.
     pub async fn connect(cfg: ClientConfig) -> Result<Client, ApiError> {
-        let cancel = cfg.cancel.clone();
-        let setup = Request::post("/oauth/token", serde_json::Value::Null, Replay::Safe);
-        if cancel.is_cancelled() {
-            return Err(send::cancelled(&setup, 0));
-        }
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(send::cancelled(&setup, 0)),
-            r = Client::connect_inner(cfg) => r,
-        }
+        let client = Client::new(cfg)?;
+        client.start().await?;
+        Ok(client)
     }
 
-    async fn connect_inner(cfg: ClientConfig) -> Result<Client, ApiError> {
+    /// Build the client without sending anything; [`Client::start`] then connects.
+    /// Split from [`Client::connect`] so a caller can read the counters of a
+    /// connection that failed (a DNS failure is attempted once: `token_requests` 1).
+    pub fn new(cfg: ClientConfig) -> Result<Client, ApiError> {
         if cfg.concurrency == 0 || cfg.rate_per_minute.is_some_and(|r| r.is_nan() || r <= 0.0) {
             return Err(Fatal::Config("concurrency and rate must be positive".into()).into());
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .timeout(cfg.request_timeout)
-            .pool_max_idle_per_host(cfg.concurrency)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            // Never follow a redirect: a 303 turns a PATCH into a GET and a 307 sends
-            // the body, the bearer token or the client secret to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("genupdate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Fatal::Config(format!("HTTP client: {e}")))?;
+        let http = http_client(&cfg)?;
         let auth = auth::Auth::new(
             http.clone(),
             &cfg.endpoints.login,
@@ -169,9 +160,10 @@ impl Client {
             Some(rate) => Governor::new(rate, now, cfg.governor),
             None => Governor::from_limit(DEFAULT_RATE_PER_MINUTE, now, cfg.governor),
         };
-        let client = Client {
+        Ok(Client {
             inner: Arc::new(Inner {
                 api_base: cfg.endpoints.api.as_str().trim_end_matches('/').to_string(),
+                api_host: wire::host_of(&cfg.endpoints.api),
                 http,
                 auth,
                 pace: Pace::new(governor),
@@ -183,21 +175,36 @@ impl Client {
                 stats: Counters::default(),
                 cfg,
             }),
-        };
-        client.inner.auth.token(&client.inner.stats).await?;
-        if client.inner.cfg.rate_per_minute.is_none() {
-            let limit = client.read_limits().await?;
-            client
-                .inner
-                .pace
-                .with(|g| g.set_limit(limit, Instant::now()));
+        })
+    }
+
+    /// Get the first token and learn the rate to run at. Returns
+    /// [`ApiError::Cancelled`] if the config's `cancel` fires first.
+    pub async fn start(&self) -> Result<(), ApiError> {
+        let cancel = self.inner.cfg.cancel.clone();
+        let setup = Request::post("/oauth/token", serde_json::Value::Null, Replay::Safe);
+        if cancel.is_cancelled() {
+            return Err(send::cancelled(&setup, 0));
+        }
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(send::cancelled(&setup, 0)),
+            r = self.start_inner() => r,
+        }
+    }
+
+    async fn start_inner(&self) -> Result<(), ApiError> {
+        self.inner.auth.token(&self.inner.stats).await?;
+        if self.inner.cfg.rate_per_minute.is_none() {
+            let limit = self.read_limits().await?;
+            self.inner.pace.with(|g| g.set_limit(limit, Instant::now()));
         }
         info!(
-            rate_per_minute = client.rate_per_minute(),
-            concurrency = client.inner.cfg.concurrency,
+            rate_per_minute = self.rate_per_minute(),
+            concurrency = self.inner.cfg.concurrency,
             "API client ready"
         );
-        Ok(client)
+        Ok(())
     }
 
     /// The token that cancels every wait of this client (the one in its config).
@@ -213,5 +220,43 @@ impl Client {
     /// The governor's current rate, in requests per minute.
     pub fn rate_per_minute(&self) -> f64 {
         self.inner.pace.rate()
+    }
+}
+
+/// The HTTP client: redirects never followed, and three sources of trusted roots:
+/// the built-in webpki roots, the operating system's store (where a company's
+/// TLS-inspecting proxy root usually is), and `--ca-file`. A store that cannot be
+/// read is not fatal: genupdate warns and goes on with the other two. Proxies come
+/// from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` (reqwest's default,
+/// which this builder keeps).
+fn http_client(cfg: &ClientConfig) -> Result<reqwest::Client, ApiError> {
+    let build = |native_roots: bool| {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.request_timeout)
+            .pool_max_idle_per_host(cfg.concurrency)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            // Never follow a redirect: a 303 turns a PATCH into a GET and a 307 sends
+            // the body, the bearer token or the client secret to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("genupdate/", env!("CARGO_PKG_VERSION")))
+            .tls_built_in_webpki_certs(true)
+            .tls_built_in_native_certs(native_roots);
+        for cert in &cfg.extra_roots {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        builder.build()
+    };
+    match build(true) {
+        Ok(http) => Ok(http),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "the operating system's certificate store could not be used; trusting the \
+                 built-in roots (and --ca-file) only"
+            );
+            build(false).map_err(|e| Fatal::Config(format!("HTTP client: {e}")).into())
+        }
     }
 }

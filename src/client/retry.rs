@@ -106,12 +106,58 @@ pub fn missing_permission(body: &ErrorBody) -> Option<String> {
 /// A request that failed without an HTTP response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
-    /// The connection could not be opened: the request was never sent.
+    /// The host name does not resolve: never sent, and it does not heal in a
+    /// minute (a wrong region, a typo, no DNS): not retried.
+    Dns,
+    /// The TLS handshake failed (a certificate that cannot be verified, or a server
+    /// that does not speak TLS): never sent, and not retried.
+    Tls,
+    /// The connection could not be opened (refused, unreachable): the request was
+    /// never sent; retried within `--max-retries`.
     Connect,
     /// No complete response in time: the request may have been applied.
     Timeout,
     /// The connection was reset or closed before a complete response.
     Closed,
+}
+
+/// What kind of transport failure a `reqwest` error is, from its flags and its
+/// description with every cause (`detail`). DNS and TLS failures are told apart
+/// from other connection failures by the texts hyper-util and rustls give them,
+/// which are stable and the same on every platform apart from the resolver's own
+/// words, listed here for Linux, macOS and Windows.
+pub fn classify_transport(connect: bool, timeout: bool, detail: &str) -> Transport {
+    let text = detail.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    if connect && !timeout {
+        if has(&[
+            "dns error",
+            "failed to lookup address",
+            "name or service not known",
+            "nodename nor servname",
+            "no such host is known",
+            "temporary failure in name resolution",
+        ]) {
+            return Transport::Dns;
+        }
+        if has(&[
+            "invalid peer certificate",
+            "certificate",
+            "received corrupt message",
+            "tls handshake",
+            "peer is incompatible",
+            "received fatal alert",
+            "handshakefailure",
+        ]) {
+            return Transport::Tls;
+        }
+        return Transport::Connect;
+    }
+    if timeout {
+        Transport::Timeout
+    } else {
+        Transport::Closed
+    }
 }
 
 /// How a token was obtained, which decides what a 401 means.
@@ -176,6 +222,9 @@ pub enum Failure {
     Unreachable,
     /// No answer within the request timeout (after retries, for a replayable request).
     Timeout,
+    /// A DNS or TLS failure ([`Transport::Dns`], [`Transport::Tls`]): nothing was
+    /// sent, and retrying would only repeat it.
+    Network(Transport),
 }
 
 /// Retry-budget costs, as in the AWS SDKs' standard mode: timeouts cost more because
@@ -233,6 +282,9 @@ pub fn decide(seen: &Seen, ctx: &Ctx) -> Step {
             Step::Fail(Failure::Forbidden(permission.clone()))
         }
         Seen::Response(Verdict::Rejected) => Step::Fail(Failure::Rejected),
+        // Never sent, and a wrong name or an untrusted certificate does not heal in
+        // the minutes retries take: fail fast, naming the host.
+        Seen::Transport(t @ (Transport::Dns | Transport::Tls)) => Step::Fail(Failure::Network(*t)),
         // Never sent: always safe to retry; when retries run out the host is unreachable.
         Seen::Transport(Transport::Connect) if spent => Step::Fail(Failure::Unreachable),
         Seen::Transport(Transport::Connect) => Step::Backoff { cost: RETRY_COST },

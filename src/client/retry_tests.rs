@@ -495,3 +495,91 @@ fn a_zero_or_past_retry_after_still_waits_the_first_backoff_step() {
     // Without a Retry-After, the backoff grows, and never drops under the first step.
     assert!(pause_floor(None, b, 3, 0.99) > b.base);
 }
+
+#[test]
+fn transport_classification_table() {
+    // Texts as reqwest/hyper-util/rustls render them (Linux, macOS, Windows resolvers).
+    let table: &[(bool, bool, &str, Transport)] = &[
+        (
+            true,
+            false,
+            "error sending request: client error (Connect): dns error: failed to lookup address information: Name or service not known",
+            Transport::Dns,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): dns error: nodename nor servname provided, or not known",
+            Transport::Dns,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): dns error: No such host is known. (os error 11001)",
+            Transport::Dns,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): invalid peer certificate: UnknownIssuer",
+            Transport::Tls,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): received corrupt message of type InvalidContentType",
+            Transport::Tls,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): received fatal alert: HandshakeFailure",
+            Transport::Tls,
+        ),
+        (
+            true,
+            false,
+            "client error (Connect): tcp connect error: Connection refused (os error 111)",
+            Transport::Connect,
+        ),
+        (
+            true,
+            true,
+            "client error (Connect): operation timed out",
+            Transport::Timeout,
+        ),
+        (false, true, "operation timed out", Transport::Timeout),
+        (
+            false,
+            false,
+            "connection closed before message completed",
+            Transport::Closed,
+        ),
+        // Only a connection failure is read for DNS and TLS words.
+        (false, false, "dns error", Transport::Closed),
+    ];
+    for (connect, timeout, text, want) in table {
+        assert_eq!(
+            classify_transport(*connect, *timeout, text),
+            *want,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn dns_and_tls_failures_are_never_retried_and_refused_connections_are() {
+    for replay in [Replay::Safe, Replay::Guarded] {
+        let c = Ctx { replay, ..ctx() };
+        for t in [Transport::Dns, Transport::Tls] {
+            assert_eq!(
+                decide(&Seen::Transport(t), &c),
+                Step::Fail(Failure::Network(t))
+            );
+        }
+    }
+    assert_eq!(
+        decide(&Seen::Transport(Transport::Connect), &ctx()),
+        Step::Backoff { cost: RETRY_COST }
+    );
+}

@@ -22,7 +22,7 @@ use super::retry::{self, Ctx, Failure, Seen, Step};
 use super::sanitize::{Secrets, sanitize_server_text};
 use super::stats::bump;
 use super::wire::{self, Exchange, WireError};
-use super::{ApiError, Client, Fatal, Inner, Request, Response, headers};
+use super::{ApiError, Client, Fatal, Inner, NetFailure, Request, Response, headers};
 use crate::model::ErrorBody;
 
 /// Longest code or correlation id kept from a server (they are short identifiers).
@@ -367,7 +367,19 @@ impl Inner {
             }
             .into(),
             Failure::Unreachable => Fatal::Unreachable {
-                detail: format!("{} after {attempts} attempts", last.message),
+                host: self.api_host.clone(),
+                detail: format!("{} (after {attempts} attempts)", last.message),
+            }
+            .into(),
+            Failure::Network(kind) => Fatal::Network {
+                kind: if kind == retry::Transport::Dns {
+                    NetFailure::Dns
+                } else {
+                    NetFailure::Tls
+                },
+                host: self.api_host.clone(),
+                detail: last.message,
+                attempts,
             }
             .into(),
             Failure::Timeout => {

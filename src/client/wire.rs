@@ -68,14 +68,21 @@ pub(crate) fn location(headers: &HeaderMap) -> String {
 }
 
 fn transport(e: reqwest::Error) -> WireError {
-    let kind = if e.is_connect() {
-        Transport::Connect
-    } else if e.is_timeout() {
-        Transport::Timeout
-    } else {
-        Transport::Closed
-    };
-    WireError::Transport(kind, describe(e))
+    let (connect, timeout) = (e.is_connect(), e.is_timeout());
+    let detail = describe(e);
+    WireError::Transport(
+        super::retry::classify_transport(connect, timeout, &detail),
+        detail,
+    )
+}
+
+/// The host a URL names, for messages (`api.mypurecloud.ie`, `127.0.0.1:8080`).
+pub(crate) fn host_of(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("(no host)");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
 }
 
 /// The error and its causes, without the URL.

@@ -177,9 +177,22 @@ pub fn command(sb: &Sandbox, args: &[&str]) -> tokio::process::Command {
         .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox-client")
         .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox-secret")
         .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
+        .env_remove("GENESYSCLOUD_PROFILE")
+        .env_remove("GENUPDATE_CA_FILE")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());
+    // No ambient proxy: the sandbox is reached directly unless a test says otherwise.
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
     cmd
 }
 
