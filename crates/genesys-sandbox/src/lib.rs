@@ -70,7 +70,8 @@
 //! `gate` (tokens and windows) · `limits` (pure sliding windows) · `faults` ·
 //! `stats` · `state`, `seed` and `seed_contacts` (the lazily generated org) ·
 //! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints) ·
-//! `query` and `wire` (Genesys query strings and bodies) · `secret` · `serve`.
+//! `routes_org` (`/api/v2/organizations/me`, with [`Org`]) · `query` and `wire`
+//! (Genesys query strings and bodies) · `secret` · `serve`.
 
 mod config;
 mod contacts;
@@ -81,6 +82,7 @@ mod limits;
 mod query;
 mod quirks;
 mod routes_auth;
+mod routes_org;
 mod routes_routing;
 mod routes_search;
 mod routes_users;
@@ -107,6 +109,7 @@ pub use config::{
     SandboxConfig, parse_range, parse_share,
 };
 pub use quirks::{LimitUnit, Quirks};
+pub use routes_org::{DEFAULT_ORG_NAME, Org};
 pub use secret::Secret;
 pub use serve::{ServeError, serve};
 pub use stats::SandboxStats;

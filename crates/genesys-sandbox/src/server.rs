@@ -26,7 +26,7 @@ use super::gate::Gate;
 use super::state::Store;
 use super::stats::SandboxStats;
 use super::wire::ApiError;
-use super::{front, routes_auth, routes_routing, routes_search, routes_users};
+use super::{front, routes_auth, routes_org, routes_routing, routes_search, routes_users};
 
 /// Everything the handlers share. Each lock is held briefly and never across an await.
 pub struct Shared {
@@ -128,6 +128,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/organizations/limits/namespaces/{namespace}",
             get(routes_routing::limits),
         )
+        .route("/api/v2/organizations/me", get(routes_org::me))
         .route("/sandbox/stats", get(inspect_stats))
         .route("/sandbox/reset", post(inspect_reset))
         .fallback(not_found)

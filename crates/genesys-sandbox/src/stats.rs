@@ -96,6 +96,7 @@ pub fn route_template(path: &str) -> String {
         }
         ["api", "v2", "routing", "skills"] => "/api/v2/routing/skills",
         ["api", "v2", "routing", "languages"] => "/api/v2/routing/languages",
+        ["api", "v2", "organizations", "me"] => "/api/v2/organizations/me",
         ["api", "v2", "organizations", "limits", "namespaces", _] => {
             "/api/v2/organizations/limits/namespaces/{namespace}"
         }
