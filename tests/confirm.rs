@@ -318,7 +318,7 @@ mod tty {
 }
 
 #[cfg(unix)]
-fn start(sb: &Sandbox, f: &Path, extra: &[&str]) -> tty::OnPty {
+fn start_on(sb: &Sandbox, f: &Path, extra: &[&str]) -> tty::OnPty {
     let mut a = vec!["apply", s(f)];
     a.extend_from_slice(extra);
     tty::OnPty::start(sb, &a)
@@ -353,7 +353,7 @@ async fn on_a_terminal_the_plan_comes_first_and_yes_writes_it_without_reading_ag
     let reads_off_a_terminal = user_list_reads(&plain);
 
     let sb = sandbox(small()).await;
-    let (mut p, asked) = shows(start(&sb, &f, &["--output", "json"]), "Continue? [y/N]").await;
+    let (mut p, asked) = shows(start_on(&sb, &f, &["--output", "json"]), "Continue? [y/N]").await;
     assert!(asked, "{}", p.text());
     assert_eq!(writes(&sb.stats()), 0, "nothing written before the answer");
     p.answer("y");
@@ -387,7 +387,7 @@ async fn on_a_terminal_no_writes_nothing_and_exits_0_declined() {
     let f = file(&sb, dir.path(), 3, 0);
     let rep = dir.path().join("report.csv");
     let (mut p, asked) = shows(
-        start(&sb, &f, &["--output", "json", "--report", s(&rep)]),
+        start_on(&sb, &f, &["--output", "json", "--report", s(&rep)]),
         "Continue? [y/N]",
     )
     .await;
@@ -408,7 +408,7 @@ async fn on_a_terminal_yes_flag_shows_the_plan_and_does_not_ask() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let f = file(&sb, dir.path(), 2, 1);
-    let run = finish(start(&sb, &f, &["--yes"])).await;
+    let run = finish(start_on(&sb, &f, &["--yes"])).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("Continue?"), "{}", run.stderr);
     assert!(
@@ -426,7 +426,7 @@ async fn on_a_terminal_a_plan_over_max_changes_writes_nothing_and_asks_nothing()
     let dir = tempfile::tempdir().unwrap();
     let f = file(&sb, dir.path(), 5, 1);
     let rep = dir.path().join("report.csv");
-    let run = finish(start(
+    let run = finish(start_on(
         &sb,
         &f,
         &[
@@ -460,7 +460,7 @@ async fn on_a_terminal_limit_rows_takes_exactly_the_first_changing_rows() {
     let dir = tempfile::tempdir().unwrap();
     let f = file(&sb, dir.path(), 6, 0);
     let rep = dir.path().join("report.csv");
-    let run = finish(start(
+    let run = finish(start_on(
         &sb,
         &f,
         &[
@@ -491,4 +491,33 @@ async fn on_a_terminal_limit_rows_takes_exactly_the_first_changing_rows() {
         "file order: {rows:?}"
     );
     assert_eq!(count(&sb.stats(), "PATCH "), 2);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_user_changed_between_the_plan_and_the_answer_is_caught_by_its_version() {
+    let api = start(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = file(&api.sb, dir.path(), 2, 0);
+    let id = api.sb.user_ids()[0].clone();
+    let (mut p, asked) = shows(start_on(&api.sb, &f, &[]), "Continue? [y/N]").await;
+    assert!(asked, "{}", p.text());
+    // Another integration changes the user while the admin reads the plan.
+    let path = format!("/api/v2/users/{id}");
+    let body = serde_json::json!({"department": "Changed Meanwhile", "version": api.version(&id)});
+    let (status, _) = api.patch(&path, body).await;
+    assert!(status.is_success(), "{status}");
+    p.answer("yes");
+    let run = finish(p).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let user = api.sb.user(&id).unwrap();
+    assert_eq!(user["title"], "Canary Title");
+    assert_eq!(
+        user["department"], "Changed Meanwhile",
+        "the other change survives"
+    );
+    assert!(
+        api.sb.stats().version_conflicts >= 1,
+        "the stale version was refused"
+    );
 }
