@@ -65,6 +65,9 @@ pub struct Ui {
     pub handle_signals: bool,
     /// stderr carries JSON lines (`--log-format json`): diagnostics go through tracing.
     pub json_logs: bool,
+    /// The binary may show the plan and ask when stdin and stderr are terminals;
+    /// in-process callers (tests run from a terminal) never block on a question.
+    pub may_ask: bool,
 }
 
 /// After a deadline or a signal, how long in-flight requests may take before every
@@ -94,6 +97,7 @@ pub fn apply_command(
                     quiet,
                     handle_signals: true,
                     json_logs: log_style == crate::settings::LogStyle::Json,
+                    may_ask: true,
                 },
             )),
             Err(e) => Summary::early(
@@ -301,11 +305,12 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     // 5c. Before the first write: on a terminal, the plan (reads only), shown and
     // confirmed; off a terminal (cron), the host and row count in the log.
     use std::io::IsTerminal;
-    let interactive = crate::confirm::interactive(
-        std::io::stdin().is_terminal(),
-        std::io::stderr().is_terminal(),
-        settings.dry_run,
-    );
+    let interactive = ui.may_ask
+        && crate::confirm::interactive(
+            std::io::stdin().is_terminal(),
+            std::io::stderr().is_terminal(),
+            settings.dry_run,
+        );
     let (rows, spill, forecast, too_many) = if interactive {
         let reopen = || {
             input::open_with_options(&settings.file, &read_options)
