@@ -142,6 +142,8 @@ impl ModelUser for Sandbox {
 
 /// Helpers of the CSV input tests.
 pub mod input;
+#[cfg(unix)]
+pub mod pty;
 pub mod stall;
 
 // --- driving the real binary ---
