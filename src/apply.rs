@@ -82,6 +82,11 @@ pub struct Ui {
     pub quiet: bool,
     /// The binary listens for SIGINT/SIGTERM; in-process callers do not.
     pub handle_signals: bool,
+    /// stderr carries JSON lines (`--log-format json`): diagnostics go through tracing.
+    pub json_logs: bool,
+    /// The binary may show the plan and ask when stdin and stderr are terminals;
+    /// in-process callers (tests run from a terminal) never block on a question.
+    pub may_ask: bool,
 }
 
 /// After a deadline or a signal, how long in-flight requests may take before every
@@ -92,7 +97,11 @@ const CANCEL_GRACE: Duration = Duration::from_secs(2);
 const GRACE: Duration = Duration::from_secs(30);
 
 /// `genupdate apply` from the command line: run, print the summary, pick the exit code.
-pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
+pub fn apply_command(
+    args: &ApplyArgs,
+    quiet: bool,
+    log_style: crate::settings::LogStyle,
+) -> crate::exit::Exit {
     let output: Output = args.output.into();
     let summary = match ApplySettings::resolve(args) {
         Err((reason, msg)) => Summary::early(&args.file.display().to_string(), reason, Some(msg)),
@@ -106,6 +115,8 @@ pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
                 Ui {
                     quiet,
                     handle_signals: true,
+                    json_logs: log_style == crate::settings::LogStyle::Json,
+                    may_ask: true,
                 },
             )),
             Err(e) => Summary::early(
@@ -241,6 +252,17 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         },
         _ = stopper.stopped() => return finish(interrupted(), &client, started),
     };
+    // 4b. Which org: the host, and the name when the token may read it.
+    let org_name = crate::confirm::org_name(&client, &stopper).await;
+    let api_host = client.api_host();
+    let org = crate::confirm::org_line(&api_host, org_name.as_deref());
+    let named = |mut s: Summary| {
+        s.api_host = Some(api_host.clone());
+        s.org_name = org_name.clone();
+        s.max_changes = settings.limits.max_changes;
+        s.limit_rows = settings.limits.limit_rows;
+        s
+    };
 
     // 5. The header's skill and language names, resolved once.
     let (header, rows) = match input::open_with_options(&settings.file, &read_options) {
@@ -289,6 +311,17 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         Ok(m) => m,
         Err((reason, msg)) => return finish(early(reason, msg), &client, started),
     };
+    if let Some(prepared) = &members {
+        if let Some(msg) = crate::guard::refuse_with_memberships(settings.limits) {
+            return finish(early(ExitReason::Usage, msg), &client, started);
+        }
+        let rows: std::collections::HashSet<u64> = prepared.wants.iter().map(|w| w.line).collect();
+        tracing::info!(
+            "{} rows change memberships (queues, groups, roles, division, locations): those \
+             writes run after any prompt, before the profile writes, and are not counted in the plan",
+            rows.len()
+        );
+    }
 
     // A log line, so `--log-format json` keeps stderr all JSON.
     tracing::info!("{}", describe_reads(&read_plan, row_count));
@@ -297,6 +330,73 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         warn_if_deadline_too_close(row_count, client.rate_per_minute(), deadline);
     }
 
+    let mut ctx = RowContext {
+        client: client.clone(),
+        header,
+        routing,
+        max_conflict_retries: settings.max_conflict_retries,
+        journal: None,
+        resolution,
+        bulk_reads: Default::default(),
+        gate: crate::guard::Gate::new(settings.limits),
+        members: None,
+    };
+
+    // 5c. Before the first write: on a terminal, the plan (reads only), shown and
+    // confirmed; off a terminal (cron), the host and row count in the log.
+    use std::io::IsTerminal;
+    let interactive = ui.may_ask
+        && crate::confirm::interactive(
+            std::io::stdin().is_terminal(),
+            std::io::stderr().is_terminal(),
+            settings.dry_run,
+        );
+    let (rows, spill, forecast, too_many) = if interactive {
+        let reopen = || {
+            input::open_with_options(&settings.file, &read_options)
+                .map(|(_, rows)| rows)
+                .map_err(|e| e.to_string())
+        };
+        let planned = crate::confirm::plan_and_ask(
+            &ctx,
+            rows,
+            reopen,
+            &file,
+            row_count,
+            &org,
+            settings.yes,
+            ui.json_logs,
+            &stopper,
+        )
+        .await;
+        match planned {
+            Ok(p) => (p.rows, Some(p.spill), Some(p.forecast), p.too_many),
+            Err(crate::confirm::Halt::Declined(forecast)) => {
+                let mut s = named(early(
+                    ExitReason::Declined,
+                    "declined at the prompt: nothing was written".into(),
+                ));
+                s.rows = row_count;
+                s.plan = Some(forecast);
+                return finish(s, &client, started);
+            }
+            Err(crate::confirm::Halt::Stopped) => {
+                return finish(named(interrupted()), &client, started);
+            }
+            Err(crate::confirm::Halt::Failed(reason, msg)) => {
+                return finish(named(early(reason, msg)), &client, started);
+            }
+        }
+    } else {
+        let verb = if settings.dry_run {
+            "reading from"
+        } else {
+            "writing to"
+        };
+        tracing::info!("{verb} {org}: {file}, {row_count} rows");
+        (rows, None, None, None)
+    };
+
     // 6. The rows.
     let outputs = Outputs {
         report: paths.report.clone(),
@@ -304,9 +404,9 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         undo: paths.undo.clone(),
         journal: paths.journal.clone(),
     };
-    let journal = match &paths.journal {
+    ctx.journal = match &paths.journal {
         Some(path) => {
-            match crate::journal::Journal::open(path, &settings.file, header.undo_key()) {
+            match crate::journal::Journal::open(path, &settings.file, ctx.header.undo_key()) {
                 Ok(j) => Some(Arc::new(j)),
                 Err(e) => {
                     return finish(
@@ -319,7 +419,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         }
         None => None,
     };
-    let sink = match ReportSink::create(&outputs, &header) {
+    let sink = match ReportSink::create(&outputs, &ctx.header) {
         Ok(s) => s,
         Err(e) => {
             return finish(
@@ -347,12 +447,12 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     };
     // 6a. Memberships: read, diff, batched writes and confirmation across rows; each
     // row's outcomes wait for its profile result in the collector.
-    let member_results = match &members {
+    ctx.members = match &members {
         Some(prepared) => {
             let results = crate::members::run(
                 &client,
                 prepared,
-                journal.as_deref(),
+                ctx.journal.as_deref(),
                 settings.dry_run,
                 &stopper,
             )
@@ -361,19 +461,11 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         }
         None => None,
     };
-    let ctx = Arc::new(RowContext {
-        client: client.clone(),
-        header,
-        routing,
-        max_conflict_retries: settings.max_conflict_retries,
-        journal,
-        resolution,
-        bulk_reads: Default::default(),
-        members: member_results,
-    });
-    let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper).await;
+    let ctx = Arc::new(ctx);
+    let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper, spill).await;
 
-    let mut summary = Summary::early(&file, ExitReason::Completed, None);
+    let mut summary = named(Summary::early(&file, ExitReason::Completed, None));
+    summary.plan = forecast;
     summary.dry_run = settings.dry_run;
     summary.rows = row_count;
     summary.report = paths.report.as_ref().map(|p| p.display().to_string());
@@ -388,10 +480,9 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
             summary.counts = o.counts;
             let (reason, error) = match &o.stop {
                 Some(stop) => (stop.exit_reason(), Some(stop.describe())),
-                None if summary.counts.failed + summary.counts.skipped > 0 => {
-                    (ExitReason::RowsFailed, None)
+                None => {
+                    crate::guard::end_of_run(&summary.counts, settings.limits, too_many.clone())
                 }
-                None => (ExitReason::Completed, None),
             };
             summary.exit_reason = reason;
             summary.error = error;

@@ -22,9 +22,12 @@ Environment:
   RUST_LOG                         fine-grained log filter (overrides -v)
 
 Exit codes:
-  0    every row succeeded (updated or already up to date), or the file is valid
-  1    the run finished but some rows failed (see --report / --failed), or the
-       deadline passed; a 403 on one user's division fails that row only
+  0    every row succeeded (updated or already up to date), or the file is valid;
+       also --limit-rows reached (exit_reason limit) and a declined prompt
+       (exit_reason declined: nothing was written)
+  1    the run finished but some rows failed (see --report / --failed), the
+       deadline passed, or --max-changes stopped the writes (exit_reason
+       max_changes); a 403 on one user's division fails that row only
   2    usage or configuration error (including an output path that is the input,
        an unknown --profile, a secret in the profile file, a bad --ca-file)
   3    the input file is invalid, or names a skill, language, queue, group, role,
@@ -314,6 +317,26 @@ pub struct ApplyArgs {
     /// secret then cross the network unencrypted.
     #[arg(long)]
     pub insecure_allow_http_to_remote_host: bool,
+
+    /// Do not ask `Continue? [y/N]`. On a terminal (stdin and stderr), apply first
+    /// reads and diffs every row, shows the API host, the org's name, how many users
+    /// will change and the estimated time, and asks; with --yes it shows the same
+    /// and goes on. Off a terminal (cron) it never asks and writes as it reads.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Never write more than N users: a guard for cron against a broken export. On
+    /// a terminal, a plan that changes more stops before any write; otherwise the
+    /// run stops writing when the N+1th user's write would start. Changing rows not
+    /// written are `skipped` (reason `max_changes`); exit 1.
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<u64>,
+
+    /// Apply only the first N changing rows, a canary before the whole file: the
+    /// other changing rows are `skipped` (reason `limit`, in the --failed file to
+    /// feed back) and the run exits 0. Unchanged rows cost nothing and still count.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_rows: Option<u64>,
 }
 
 #[derive(Debug, Args)]

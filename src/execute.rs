@@ -29,7 +29,7 @@ use crate::report::{Reason, RowResult, Status};
 pub const EXPAND: &[&str] = &["skills", "languages", "employerInfo"];
 
 /// Skill and language bulk writes take at most this many entries.
-const ROUTING_CHUNK: usize = 50;
+pub const ROUTING_CHUNK: usize = 50;
 
 /// Shared, read-only context of a run's rows.
 pub struct RowContext {
@@ -48,6 +48,8 @@ pub struct RowContext {
     /// The membership phase's outcomes, merged into each row's result by the
     /// runner's collector (`None`: the file has no list column).
     pub members: Option<std::sync::Arc<crate::members::Results>>,
+    /// `--max-changes` and `--limit-rows`: a row's writes start only with a slot.
+    pub gate: crate::guard::Gate,
 }
 
 /// How a row ended.
@@ -118,17 +120,22 @@ impl Progress {
 
 /// Apply one row. `user` is the user as read by the bulk read (`None`: not found);
 /// `resume` is the progress of a deferred row coming back, which starts with a fresh
-/// single read.
+/// single read. `admitted`: the row already holds a slot of [`RowContext::gate`]
+/// (the runner took it in file order from the plan computed first); otherwise the
+/// row takes one before its first write, or is skipped (`max_changes`, `limit`).
 pub async fn apply_row(
     ctx: &RowContext,
     seq: u64,
     row: Row,
     user: Option<User>,
     resume: Option<Progress>,
+    admitted: bool,
 ) -> RowEnd {
     #[cfg(debug_assertions)]
     inject_panic(row.line);
     let reread = resume.is_some();
+    // A deferred row coming back already wrote, or at least took its slot.
+    let mut admitted = admitted || reread;
     let mut p = resume.unwrap_or_default();
     let mut user = match (user, reread) {
         (Some(u), false) if u.is_deleted() => return RowEnd::Done(deleted(seq, &row, &p)),
@@ -167,6 +174,15 @@ pub async fn apply_row(
         }
         if plan.is_empty() {
             return RowEnd::Done(done(seq, &row, &ctx.header, p));
+        }
+        if !admitted {
+            if let Err(reason) = ctx.gate.try_start() {
+                let mut r = unfinished_result(seq, &row, &ctx.header, p, Status::Skipped);
+                r.reason = Some(reason);
+                r.message = ctx.gate.limits().message(reason);
+                return RowEnd::Done(r);
+            }
+            admitted = true;
         }
         match execute(ctx, &row, &mut user, &plan, &mut p).await {
             Ok(()) => return RowEnd::Done(done(seq, &row, &ctx.header, p)),

@@ -14,9 +14,11 @@ pub mod breaker;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod confirm;
 pub mod execute;
 pub mod exit;
 pub mod export;
+pub mod guard;
 pub mod input;
 pub mod journal;
 pub mod lock;
@@ -26,6 +28,7 @@ pub mod model;
 pub mod outputs;
 pub mod phone;
 pub mod plan;
+pub mod prepass;
 pub mod profile;
 pub mod report;
 pub mod resolve;
@@ -53,7 +56,7 @@ pub fn run(cli: Cli) -> Exit {
                 Exit::Usage
             }
         },
-        Command::Apply(args) => apply::apply_command(&args, cli.quiet),
+        Command::Apply(args) => apply::apply_command(&args, cli.quiet, cli.log_format.into()),
         Command::Export(args) => export::export_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),
         #[cfg(feature = "sandbox")]

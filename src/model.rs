@@ -194,6 +194,16 @@ pub struct LimitsResponse {
     pub entities: Vec<LimitRef>,
 }
 
+/// `GET /api/v2/organizations/me`: the org the token belongs to. Only what genupdate
+/// shows is read; the rest of the Organization is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// The normalised Genesys error body.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

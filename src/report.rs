@@ -80,6 +80,11 @@ pub enum Reason {
     ErrorBudget,
     /// The run stopped because writes were refused in several divisions.
     Permission,
+    /// Not written: the run had already started `--max-changes` users' writes (or
+    /// the plan computed first changed more users than that).
+    MaxChanges,
+    /// Not written: `--limit-rows` changing rows were already applied (a canary).
+    Limit,
 }
 
 impl Reason {
@@ -102,6 +107,8 @@ impl Reason {
             Reason::Deadline => "deadline",
             Reason::ErrorBudget => "error_budget",
             Reason::Permission => "permission",
+            Reason::MaxChanges => "max_changes",
+            Reason::Limit => "limit",
         }
     }
 }

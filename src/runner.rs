@@ -26,6 +26,7 @@ use crate::execute::{
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
 use crate::plan::{Refusal, plan};
+use crate::prepass::Spill;
 use crate::report::{Reason, ReportSink, RowResult, Status};
 use crate::summary::{Counts, ExitReason};
 
@@ -183,13 +184,16 @@ pub struct RunOutcome {
 
 /// Run every row of `rows` through `ctx`, writing results to `sink`. `stopper` may
 /// already be watched for signals (see [`watch_signals`]) and for the deadline
-/// ([`Stopper::stop_at`], set before the run's first request).
+/// ([`Stopper::stop_at`], set before the run's first request). `spill` holds the
+/// users the plan computed first already read ([`crate::prepass`]): they are not
+/// read again.
 pub async fn run(
     ctx: Arc<RowContext>,
     rows: RowReader,
     sink: ReportSink,
     cfg: RunnerConfig,
     stopper: Stopper,
+    spill: Option<Spill>,
 ) -> std::io::Result<RunOutcome> {
     let (row_tx, row_rx) = mpsc::channel::<Result<Row, Vec<Problem>>>(4 * BATCH);
     let reader = tokio::task::spawn_blocking(move || {
@@ -231,6 +235,7 @@ pub async fn run(
         batch_tx,
         d.ctx.clone(),
         stopper.clone(),
+        spill,
     ));
     while let Some((rows, users)) = batch_rx.recv().await {
         d.dispatch(rows, users).await;
@@ -271,7 +276,7 @@ impl Dispatcher {
         self.seq += items.len() as u64;
         // Rows whose key or manager did not resolve fail now, before any write.
         let mut rows = Vec::with_capacity(items.len());
-        for (i, (row, failure)) in items.into_iter().enumerate() {
+        for (i, (row, failure, planned)) in items.into_iter().enumerate() {
             let seq = first_seq + i as u64;
             match failure {
                 Some(f) => {
@@ -289,12 +294,12 @@ impl Dispatcher {
                     }
                     self.send(r).await;
                 }
-                None => rows.push((seq, row)),
+                None => rows.push((seq, row, planned)),
             }
         }
         let (Some(read), None) = (read, self.stopper.get()) else {
             let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
-            for (seq, row) in rows {
+            for (seq, row, _) in rows {
                 self.skip(seq, row, &stop).await;
             }
             return;
@@ -303,14 +308,14 @@ impl Dispatcher {
             Ok(users) => users,
             Err(crate::client::ApiError::Deferred { retry_after, .. }) => {
                 let until = Instant::now() + retry_after;
-                for (seq, row) in rows {
+                for (seq, row, _) in rows {
                     self.defer(row, seq, until, Progress::default());
                 }
                 return;
             }
             Err(ApiError::Cancelled { .. }) => {
                 let stop = self.stopper.get().unwrap_or(Stop::Interrupted);
-                for (seq, row) in rows {
+                for (seq, row, _) in rows {
                     self.skip(seq, row, &stop).await;
                 }
                 return;
@@ -332,7 +337,7 @@ impl Dispatcher {
                          directory:user:view and run again"
                     )));
                 }
-                for (seq, row) in rows {
+                for (seq, row, _) in rows {
                     let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Failed);
                     r.reason = Some(reason);
                     r.http_status = e.status();
@@ -347,18 +352,42 @@ impl Dispatcher {
             .into_iter()
             .map(|u| (u.id.to_ascii_lowercase(), u))
             .collect();
-        for (seq, row) in rows {
+        for (seq, row, planned) in rows {
             let user = by_id.remove(&row.id);
             if self.cfg.dry_run {
                 self.plan_only(seq, row, Read::Bulk(user)).await;
+            } else if planned {
+                // The plan computed first says this row writes: its slot is taken
+                // here, in file order, so `--limit-rows N` is exactly the first N.
+                match self.ctx.gate.try_start() {
+                    Ok(()) => self.spawn(seq, row, user, None, true).await,
+                    Err(reason) => self.limited(seq, row, reason).await,
+                }
             } else {
-                self.spawn(seq, row, user, None).await;
+                self.spawn(seq, row, user, None, false).await;
             }
         }
     }
 
-    /// Start a worker on `row`; `resume` is the progress of a deferred row.
-    async fn spawn(&mut self, seq: u64, row: Row, user: Option<User>, resume: Option<Progress>) {
+    /// A row the run may not write (`--max-changes`, `--limit-rows`): skipped.
+    async fn limited(&mut self, seq: u64, row: Row, reason: Reason) {
+        let mut r = RowResult::new(seq, row.line, &row.id, row.raw, Status::Skipped);
+        r.attempts = 0;
+        r.reason = Some(reason);
+        r.message = self.ctx.gate.limits().message(reason);
+        self.send(r).await;
+    }
+
+    /// Start a worker on `row`; `resume` is the progress of a deferred row; `admitted`:
+    /// the row already holds a slot of the run's gate.
+    async fn spawn(
+        &mut self,
+        seq: u64,
+        row: Row,
+        user: Option<User>,
+        resume: Option<Progress>,
+        admitted: bool,
+    ) {
         let permit = tokio::select! {
             p = self.permits.clone().acquire_owned() => p,
             _ = self.stopper.stopped() => {
@@ -375,7 +404,7 @@ impl Dispatcher {
             .insert(seq, (row.line, row.id.clone(), row.raw.clone()));
         let ctx = self.ctx.clone();
         let handle = self.workers.spawn(async move {
-            let end = apply_row(&ctx, seq, row, user, resume).await;
+            let end = apply_row(&ctx, seq, row, user, resume, admitted).await;
             drop(permit);
             end
         });
@@ -537,7 +566,7 @@ impl Dispatcher {
                     // A dry run never writes: read the user again and plan only.
                     self.plan_deferred(seq, row).await;
                 } else {
-                    self.spawn(seq, row, None, Some(progress)).await;
+                    self.spawn(seq, row, None, Some(progress), true).await;
                 }
             }
             self.drain().await;
@@ -654,6 +683,14 @@ impl Dispatcher {
             if self.cfg.print_plan {
                 print_plan(&row, &user, &[], &memberships);
             }
+        } else if let Err(reason) = self.ctx.gate.try_start() {
+            // The dry run shows what `--max-changes` / `--limit-rows` would do.
+            r.status = Status::Skipped;
+            r.reason = Some(reason);
+            r.message = self.ctx.gate.limits().message(reason);
+            if self.cfg.print_plan {
+                println!("line {}  {}  {}", row.line, row.id, r.message);
+            }
         } else {
             r.status = Status::Planned;
             r.changed = p.changes().iter().map(|c| c.field.clone()).collect();
@@ -735,8 +772,9 @@ fn show(v: &str) -> String {
     }
 }
 
-/// A row, and why it fails before any read when its key did not resolve.
-type BatchRow = (Row, Option<crate::resolve::Failure>);
+/// A row, why it fails before any read when its key did not resolve, and whether
+/// the plan computed first found that it writes.
+type BatchRow = (Row, Option<crate::resolve::Failure>, bool);
 
 /// How a dry-run row's user was read: by the bulk read (a gap is confirmed by a
 /// single GET), or already by a single GET.
@@ -754,6 +792,7 @@ async fn read_batches(
     out: mpsc::Sender<ReadBatch>,
     ctx: Arc<RowContext>,
     stopper: Stopper,
+    mut spill: Option<Spill>,
 ) {
     loop {
         let mut items = Vec::with_capacity(BATCH);
@@ -771,7 +810,7 @@ async fn read_batches(
             match item {
                 Ok(mut row) => {
                     let failure = ctx.resolution.apply(&mut row).err();
-                    batch.push((row, failure));
+                    batch.push((row, failure, false));
                 }
                 Err(problems) => {
                     let first = problems
@@ -786,11 +825,20 @@ async fn read_batches(
         }
         let ids: Vec<String> = batch
             .iter()
-            .filter(|(_, failure)| failure.is_none())
-            .map(|(r, _)| r.id.clone())
+            .filter(|(_, failure, _)| failure.is_none())
+            .map(|(r, _, _)| r.id.clone())
             .collect();
         let read = if stopper.get().is_some() || batch.is_empty() {
             None
+        } else if let Some(spill) = spill.as_mut() {
+            // The plan computed first read these users: no request.
+            match from_spill(spill, &mut batch) {
+                Ok(users) => Some(Ok(users)),
+                Err(why) => {
+                    stopper.stop(Stop::Fatal(why));
+                    None
+                }
+            }
         } else if ctx.resolution.scanned() {
             // The scan read every user already: each is used once, no request.
             Some(Ok(ids
@@ -809,6 +857,17 @@ async fn read_batches(
             return;
         }
     }
+}
+
+/// The users of a batch as the plan read them; marks the rows the plan writes.
+fn from_spill(spill: &mut Spill, batch: &mut [BatchRow]) -> Result<Vec<User>, String> {
+    let mut users = Vec::with_capacity(batch.len());
+    for (row, _, planned) in batch.iter_mut() {
+        let entry = spill.next_for(row.line)?;
+        *planned = entry.change;
+        users.extend(entry.user);
+    }
+    Ok(users)
 }
 
 /// The collector: counts, error budget, progress, and the report files.

@@ -183,6 +183,10 @@ pub struct ApplySettings {
     pub deadline: Option<Instant>,
     /// Root certificates from `--ca-file`, trusted besides the built-in and OS ones.
     pub ca_roots: Vec<reqwest::Certificate>,
+    /// `--yes`: never ask `Continue? [y/N]`.
+    pub yes: bool,
+    /// `--max-changes` and `--limit-rows`.
+    pub limits: crate::guard::Limits,
 }
 
 impl ApplySettings {
@@ -233,6 +237,11 @@ impl ApplySettings {
             max_error_rate: args.max_error_rate,
             max_conflict_retries: args.max_conflict_retries,
             deadline,
+            yes: args.yes,
+            limits: crate::guard::Limits {
+                max_changes: args.max_changes,
+                limit_rows: args.limit_rows,
+            },
         })
     }
 }
@@ -289,6 +298,17 @@ mod tests {
         let left = s.deadline.unwrap() - Instant::now();
         assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600));
         assert!(s.paths.journal.is_some() && s.paths.lock.is_some());
+    }
+
+    #[test]
+    fn the_write_guards_and_yes_are_resolved() {
+        let s = ApplySettings::resolve(&args(&["-y", "--max-changes", "0", "--limit-rows", "5"]))
+            .unwrap();
+        assert!(s.yes);
+        assert_eq!(s.limits.max_changes, Some(0));
+        assert_eq!(s.limits.limit_rows, Some(5));
+        let s = ApplySettings::resolve(&args(&[])).unwrap();
+        assert!(!s.yes && !s.limits.any());
     }
 
     #[test]

@@ -28,13 +28,23 @@ pub enum ExitReason {
     Deadline,
     Interrupted,
     LockHeld,
+    /// `--max-changes` stopped the writes: changing rows beyond it were skipped, or
+    /// (with the plan computed first) none was written. Exit 1.
+    MaxChanges,
+    /// Only `--limit-rows` changing rows were applied, as asked; the rest were skipped
+    /// with reason `limit`. Exit 0.
+    Limit,
+    /// Answered no at `Continue? [y/N]`: nothing was written. Exit 0.
+    Declined,
 }
 
 impl ExitReason {
     pub fn exit(self) -> Exit {
         match self {
-            ExitReason::Completed => Exit::Success,
-            ExitReason::RowsFailed | ExitReason::Deadline => Exit::RowsFailed,
+            ExitReason::Completed | ExitReason::Limit | ExitReason::Declined => Exit::Success,
+            ExitReason::RowsFailed | ExitReason::Deadline | ExitReason::MaxChanges => {
+                Exit::RowsFailed
+            }
             ExitReason::InvalidInput => Exit::InvalidInput,
             ExitReason::Usage => Exit::Usage,
             ExitReason::Aborted
@@ -120,6 +130,21 @@ pub struct Summary {
     pub org_users: Option<u64>,
     /// Requests spent reading and resolving users (search, scan, bulk reads).
     pub read_requests: u64,
+    /// The API host the run talked to (`api.mypurecloud.ie`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_host: Option<String>,
+    /// The org's name from `GET /api/v2/organizations/me`, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
+    /// `--max-changes`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_changes: Option<u64>,
+    /// `--limit-rows`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_rows: Option<u64>,
+    /// The plan computed before the first write (interactive runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::prepass::Forecast>,
 }
 
 impl Summary {
@@ -146,6 +171,11 @@ impl Summary {
             read_strategy: None,
             org_users: None,
             read_requests: 0,
+            api_host: None,
+            org_name: None,
+            max_changes: None,
+            limit_rows: None,
+            plan: None,
         }
     }
 
@@ -203,8 +233,20 @@ impl Summary {
                 out.push_str(&format!("  {what}: {path}\n"));
             }
         }
+        if let Some(host) = &self.api_host {
+            let org = self
+                .org_name
+                .as_ref()
+                .map(|n| format!(" (org {n:?})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  org: {host}{org}\n"));
+        }
         if let Some(error) = &self.error {
-            out.push_str(&format!("  stopped: {error}\n"));
+            let what = match self.exit_reason {
+                ExitReason::Declined | ExitReason::Limit => "note",
+                _ => "stopped",
+            };
+            out.push_str(&format!("  {what}: {error}\n"));
         }
         out
     }
@@ -234,6 +276,27 @@ mod tests {
         assert_eq!(ExitReason::ErrorBudget.exit().code(), 4);
         assert_eq!(ExitReason::LockHeld.exit().code(), 5);
         assert_eq!(ExitReason::Interrupted.exit().code(), 130);
+        assert_eq!(ExitReason::MaxChanges.exit().code(), 1);
+        assert_eq!(ExitReason::Limit.exit().code(), 0);
+        assert_eq!(ExitReason::Declined.exit().code(), 0);
+    }
+
+    #[test]
+    fn the_json_summary_names_the_org_and_the_guard() {
+        let mut s = Summary::early("users.csv", ExitReason::MaxChanges, None);
+        s.api_host = Some("api.mypurecloud.ie".into());
+        s.org_name = Some("Acme".into());
+        s.max_changes = Some(10);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["exit_reason"], "max_changes");
+        assert_eq!(v["api_host"], "api.mypurecloud.ie");
+        assert_eq!(v["org_name"], "Acme");
+        assert_eq!(v["max_changes"], 10);
+        assert!(v.get("limit_rows").is_none());
+        assert!(
+            s.render_text()
+                .contains("org: api.mypurecloud.ie (org \"Acme\")")
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::{
     USER_RATE_KEY,
 };
 use crate::model::{
-    LimitsResponse, Page, ProficiencyUpdate, RoutingEntity, User, UserRoutingLanguage,
-    UserRoutingSkill,
+    LimitsResponse, Organization, Page, ProficiencyUpdate, RoutingEntity, User,
+    UserRoutingLanguage, UserRoutingSkill,
 };
 
 /// Most ids per `GET /api/v2/users?id=...`.
@@ -293,6 +293,14 @@ impl Client {
             encode(language_id)
         ))
         .await
+    }
+
+    /// The org the token belongs to (`GET /api/v2/organizations/me`). Its permission
+    /// is not documented: callers treat any error as "name unknown".
+    pub async fn organization(&self) -> Result<Organization, ApiError> {
+        self.send(Request::get("/api/v2/organizations/me"))
+            .await?
+            .json()
     }
 
     /// The org's limits in one namespace

@@ -212,6 +212,17 @@ impl Client {
         &self.inner.cfg.cancel
     }
 
+    /// The API host as the user would recognise it: `api.mypurecloud.ie`, or
+    /// `127.0.0.1:8080` with the port when the URL names one.
+    pub fn api_host(&self) -> String {
+        let api = &self.inner.cfg.endpoints.api;
+        let host = api.host_str().unwrap_or("(no host)");
+        match api.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ClientStats {
         self.inner.stats.snapshot(self.rate_per_minute())

@@ -143,6 +143,8 @@ impl ModelUser for Sandbox {
 /// Helpers of the CSV input tests.
 pub mod input;
 pub mod members;
+#[cfg(unix)]
+pub mod pty;
 pub mod stall;
 
 // --- driving the real binary ---

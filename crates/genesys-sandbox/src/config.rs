@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::quirks::{LimitUnit, Quirks};
+use crate::routes_org::Org;
 use crate::secret::Secret;
 
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
@@ -92,6 +93,8 @@ pub struct SandboxConfig {
     /// The real-org behaviour modelled; [`Quirks::realistic`] unless a test turns
     /// it off with [`Quirks::none`].
     pub quirks: Quirks,
+    /// What `GET /api/v2/organizations/me` answers: the org's name, or 403.
+    pub org: Org,
 }
 
 impl Default for SandboxConfig {
@@ -112,6 +115,7 @@ impl Default for SandboxConfig {
             rate_limit_headers: false,
             faults: Faults::default(),
             quirks: Quirks::realistic(),
+            org: Org::default(),
         }
     }
 }
@@ -368,6 +372,7 @@ impl SandboxArgs {
                 conflict_400_share: self.conflict_400_share,
             },
             quirks: self.quirks(),
+            org: Org::default(),
         }
     }
 

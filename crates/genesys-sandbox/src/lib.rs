@@ -130,6 +130,7 @@
 //! API) ·
 //! `update` (UpdateUser) and `contacts` (addresses) · `routes_*` (the endpoints:
 //! users, search, routing, queues, groups, authz, divisions, locations) ·
+//! `routes_org` (`/api/v2/organizations/me`, with [`Org`]) ·
 //! `query` and `wire` (Genesys query strings and bodies) · `secret` · `serve`.
 
 mod config;
@@ -147,6 +148,7 @@ mod routes_authz;
 mod routes_divisions;
 mod routes_groups;
 mod routes_locations;
+mod routes_org;
 mod routes_queues;
 mod routes_routing;
 mod routes_search;
@@ -176,6 +178,7 @@ pub use config::{
     SandboxConfig, parse_range, parse_share,
 };
 pub use quirks::{LimitUnit, Quirks};
+pub use routes_org::{DEFAULT_ORG_NAME, Org};
 pub use secret::Secret;
 pub use serve::{ServeError, serve};
 pub use stats::SandboxStats;

@@ -28,7 +28,7 @@ use super::stats::SandboxStats;
 use super::wire::ApiError;
 use super::{
     front, routes_auth, routes_authz, routes_divisions, routes_groups, routes_locations,
-    routes_queues, routes_routing, routes_search, routes_user_queues, routes_users,
+    routes_org, routes_queues, routes_routing, routes_search, routes_user_queues, routes_users,
 };
 
 /// Everything the handlers share. Each lock is held briefly and never across an await.
@@ -194,6 +194,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/organizations/limits/namespaces/{namespace}",
             get(routes_routing::limits),
         )
+        .route("/api/v2/organizations/me", get(routes_org::me))
         .route("/sandbox/stats", get(inspect_stats))
         .route("/sandbox/reset", post(inspect_reset))
         .fallback(not_found)

@@ -102,6 +102,7 @@ pub fn route_template(path: &str) -> String {
         }
         ["api", "v2", "routing", "skills"] => "/api/v2/routing/skills",
         ["api", "v2", "routing", "languages"] => "/api/v2/routing/languages",
+        ["api", "v2", "organizations", "me"] => "/api/v2/organizations/me",
         ["api", "v2", "users", _, "queues"] => "/api/v2/users/{id}/queues",
         ["api", "v2", "routing", "queues"] => "/api/v2/routing/queues",
         ["api", "v2", "routing", "queues", _, "members"] => {
