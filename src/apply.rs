@@ -6,6 +6,7 @@
 //! names once, then hand the rows to the [`crate::runner`]. Every way out of here
 //! produces a [`Summary`], so `--output json` always has something to print.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,7 +105,19 @@ pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
 pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
     match output {
         Output::Json => match serde_json::to_string(summary) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => {
+                let written = match &summary.plan {
+                    Some(plan) => crate::outcome::print::write_json_with_plan(
+                        &mut std::io::stdout().lock(),
+                        &json,
+                        plan,
+                    ),
+                    None => writeln!(std::io::stdout().lock(), "{json}"),
+                };
+                if let Err(e) = written {
+                    eprintln!("genupdate: cannot write the JSON summary: {e}");
+                }
+            }
             Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
         },
         Output::Text => {
@@ -315,7 +328,11 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         total_rows: row_count,
         progress_bar: terminal && !ui.quiet,
         progress_lines: !terminal && !ui.quiet,
-        print_plan: settings.dry_run && !json,
+        plan: match (settings.dry_run, json) {
+            (false, _) => runner::PlanMode::None,
+            (true, false) => runner::PlanMode::Text,
+            (true, true) => runner::PlanMode::Json,
+        },
     };
     let ctx = Arc::new(RowContext {
         client: client.clone(),
@@ -340,6 +357,15 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         read_plan.requests + ctx.bulk_reads.load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
         Ok(o) => {
+            crate::outcome::print::print_failures(
+                &file,
+                &o.failures,
+                summary.failed_rows.as_deref(),
+                summary.report.as_deref(),
+            );
+            if settings.dry_run {
+                plan_end(&mut summary, &o, json, client.rate_per_minute());
+            }
             summary.counts = o.counts;
             let (reason, error) = match &o.stop {
                 Some(stop) => (stop.exit_reason(), Some(stop.describe())),
@@ -375,6 +401,33 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         s.shutdown().await;
     }
     finish(summary, &client, started)
+}
+
+/// The dry run's closing: totals per field and the estimate of the real run, as text
+/// on stdout after the plan, or in the JSON summary with the plan itself.
+fn plan_end(summary: &mut Summary, o: &runner::RunOutcome, json: bool, rate_per_minute: f64) {
+    let requests = o.totals.writes + summary.read_requests;
+    if json {
+        summary.plan_totals = Some(o.totals.list());
+        summary.estimated_requests = Some(requests);
+        summary.estimated_seconds =
+            Some(crate::outcome::eta(requests, rate_per_minute).as_secs_f64());
+        summary.plan = o
+            .plan_json
+            .as_ref()
+            .and_then(|f| f.try_clone().ok())
+            .map(std::sync::Arc::new);
+    } else {
+        let text = crate::outcome::render_plan_end(
+            &o.totals,
+            summary.rows,
+            summary.read_requests,
+            rate_per_minute,
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
 }
 
 /// Fill in the traffic numbers.

@@ -13,6 +13,7 @@ pub mod apply;
 pub mod breaker;
 pub mod cli;
 pub mod client;
+pub mod columns;
 pub mod config;
 pub mod execute;
 pub mod exit;
@@ -22,6 +23,7 @@ pub mod journal;
 pub mod lock;
 pub mod logging;
 pub mod model;
+pub mod outcome;
 pub mod outputs;
 pub mod phone;
 pub mod plan;
@@ -34,6 +36,7 @@ pub mod settings;
 pub use genesys_sandbox as sandbox;
 pub mod summary;
 pub mod undo;
+pub mod usage;
 
 use cli::{Cli, Command};
 use exit::Exit;
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply(args) => apply::apply_command(&args, cli.quiet),
         Command::Export(args) => export::export_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),
+        Command::Columns => columns::columns_command(),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
             Ok(rt) => match rt.block_on(sandbox::serve(*args)) {

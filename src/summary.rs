@@ -118,6 +118,19 @@ pub struct Summary {
     pub org_users: Option<u64>,
     /// Requests spent reading and resolving users (search, scan, bulk reads).
     pub read_requests: u64,
+    /// Dry run: users per changed column, in header order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_totals: Option<Vec<crate::outcome::FieldTotal>>,
+    /// Dry run: the requests the real run would send (its writes and the same reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_requests: Option<u64>,
+    /// Dry run: how long those requests take at the pace this run learned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_seconds: Option<f64>,
+    /// Dry run with `--output json`: the plan, one JSON object a line, printed as the
+    /// summary's last field `plan` (kept in a file, not in memory).
+    #[serde(skip)]
+    pub plan: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl Summary {
@@ -143,6 +156,10 @@ impl Summary {
             read_strategy: None,
             org_users: None,
             read_requests: 0,
+            plan_totals: None,
+            estimated_requests: None,
+            estimated_seconds: None,
+            plan: None,
         }
     }
 
