@@ -120,13 +120,24 @@ pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
             }
             Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
         },
+        // With --log-format json stderr stays JSON lines: the text goes out as a log line.
         Output::Text => {
+            let json_log = crate::logging::style() == crate::settings::LogStyle::Json;
             if let Some(error) = &summary.error
                 && summary.rows == 0
             {
-                eprintln!("genupdate: {error}");
+                if json_log {
+                    tracing::error!(exit_reason = ?summary.exit_reason, "{error}");
+                } else {
+                    eprintln!("genupdate: {error}");
+                }
             } else if !quiet {
-                eprint!("{}", summary.render_text());
+                let text = summary.render_text();
+                if json_log {
+                    tracing::info!(exit_code = summary.exit_code, "{}", text.trim_end());
+                } else {
+                    eprint!("{text}");
+                }
             }
         }
     }
