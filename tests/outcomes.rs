@@ -54,13 +54,19 @@ async fn the_first_20_failed_rows_print_on_stderr_with_where_the_rest_are() {
         assert!(line.contains(&missing_id(i)), "{line}");
     }
     assert!(
-        run.stderr
-            .contains(&format!("25 failed rows, the first 20 shown; all of them are in {}", s(&failed))),
+        run.stderr.contains(&format!(
+            "25 failed rows, the first 20 shown; all of them are in {}",
+            s(&failed)
+        )),
         "{}",
         run.stderr
     );
     assert_eq!(read_csv(&failed).len(), 26, "the header and the 25 rows");
-    assert!(run.stdout.is_empty(), "stdout carries results only: {}", run.stdout);
+    assert!(
+        run.stdout.is_empty(),
+        "stdout carries results only: {}",
+        run.stdout
+    );
 
     // Without --failed or --report: how to get the list.
     let again = genupdate(&sb, &["apply", s(&file)]).await;
@@ -97,9 +103,7 @@ async fn with_log_format_json_the_failed_rows_are_json_log_lines() {
         "{message}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|v| v["fields"]["failed_rows"] == 25),
+        lines.iter().any(|v| v["fields"]["failed_rows"] == 25),
         "the closing line counts them all: {}",
         run.stderr
     );
@@ -171,13 +175,15 @@ async fn the_dry_run_plan_is_in_input_order_with_totals_per_field_and_an_estimat
         .collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8], "{}", run.stdout);
     assert!(
-        run.stdout.contains("line 5  nobody@example.invalid  not_found: "),
+        run.stdout
+            .contains("line 5  nobody@example.invalid  not_found: "),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout
-            .contains("plan: 6 of 7 rows would change a user\n  title: 6 users, department: 3 users\n"),
+        run.stdout.contains(
+            "plan: 6 of 7 rows would change a user\n  title: 6 users, department: 3 users\n"
+        ),
         "{}",
         run.stdout
     );
@@ -202,17 +208,43 @@ async fn output_json_carries_the_plan_beside_the_summary() {
     let file = dry_run_file(&sb, dir.path());
     let run = genupdate(
         &sb,
-        &["apply", "--dry-run", "--key", "email", s(&file), "--output", "json"],
+        &[
+            "apply",
+            "--dry-run",
+            "--key",
+            "email",
+            s(&file),
+            "--output",
+            "json",
+        ],
     )
     .await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(run.stdout.lines().count(), 1, "one JSON object: {}", run.stdout);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "one JSON object: {}",
+        run.stdout
+    );
     let v = summary(&run.stdout);
     // The summary's own fields are as they were.
-    for key in ["file", "exit_code", "exit_reason", "dry_run", "rows", "planned", "failed", "requests", "read_requests"] {
+    for key in [
+        "file",
+        "exit_code",
+        "exit_reason",
+        "dry_run",
+        "rows",
+        "planned",
+        "failed",
+        "requests",
+        "read_requests",
+    ] {
         assert!(v.get(key).is_some(), "{key} in {v}");
     }
-    assert_eq!((v["planned"].as_u64(), v["failed"].as_u64()), (Some(6), Some(1)));
+    assert_eq!(
+        (v["planned"].as_u64(), v["failed"].as_u64()),
+        (Some(6), Some(1))
+    );
     let plan = v["plan"].as_array().expect("a plan array");
     let lines: Vec<u64> = plan.iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8]);
@@ -239,20 +271,58 @@ async fn the_json_summary_is_printed_on_every_exit_path() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
-    let good = csv(dir.path(), "good.csv", "id,title", &[format!("{},Paths", ids[0])]);
-    let failing = csv(dir.path(), "failing.csv", "id,title", &[format!("{},x", missing_id(7))]);
+    let good = csv(
+        dir.path(),
+        "good.csv",
+        "id,title",
+        &[format!("{},Paths", ids[0])],
+    );
+    let failing = csv(
+        dir.path(),
+        "failing.csv",
+        "id,title",
+        &[format!("{},x", missing_id(7))],
+    );
     let invalid = csv(dir.path(), "invalid.csv", "id,title", &["42,x".to_string()]);
-    let locked = csv(dir.path(), "locked.csv", "id,title", &[format!("{},y", ids[1])]);
+    let locked = csv(
+        dir.path(),
+        "locked.csv",
+        "id,title",
+        &[format!("{},y", ids[1])],
+    );
     // Another run's lock, held by this test process.
     let _held = genupdate::lock::acquire(&dir.path().join("locked.csv.lock")).expect("lock");
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec!["apply", s(&good), "--output", "json"], 0, "completed"),
-        (vec!["apply", s(&failing), "--output", "json"], 1, "rows_failed"),
-        (vec!["apply", "--output", "json", s(&invalid)], 3, "invalid_input"),
+        (
+            vec!["apply", s(&failing), "--output", "json"],
+            1,
+            "rows_failed",
+        ),
+        (
+            vec!["apply", "--output", "json", s(&invalid)],
+            3,
+            "invalid_input",
+        ),
         (vec!["apply", s(&locked), "--output=json"], 5, "lock_held"),
         // Usage errors clap itself refuses, with --output json before or after them.
-        (vec!["apply", "--output", "json", "--bogus", s(&good)], 2, "usage"),
-        (vec!["apply", s(&good), "--max-error-rate", "5", "--output", "json"], 2, "usage"),
+        (
+            vec!["apply", "--output", "json", "--bogus", s(&good)],
+            2,
+            "usage",
+        ),
+        (
+            vec![
+                "apply",
+                s(&good),
+                "--max-error-rate",
+                "5",
+                "--output",
+                "json",
+            ],
+            2,
+            "usage",
+        ),
         (vec!["apply", "--output", "json"], 2, "usage"),
     ];
     for (args, code, reason) in cases {
@@ -264,7 +334,11 @@ async fn the_json_summary_is_printed_on_every_exit_path() {
         assert_eq!(v["exit_code"], code, "{args:?}: {v}");
         if reason == "usage" {
             assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
-            assert!(run.stderr.contains("error:"), "clap's message too: {}", run.stderr);
+            assert!(
+                run.stderr.contains("error:"),
+                "clap's message too: {}",
+                run.stderr
+            );
         }
     }
     // Without --output json a usage error prints clap's message only.
@@ -378,7 +452,10 @@ fn the_screen_model_shows_bar_debris_when_a_line_is_printed_after_a_bar() {
     // The model itself must see the debris this test is about.
     let debris = screen("\u{2588}\u{2591} 1/3 rows  ETA 0sline 2  u1  Ada\r\n".as_bytes());
     assert!(debris[0].contains("rows") && debris[0].contains("line 2"));
-    let clean = screen("\u{2588}\u{2591} 1/3 rows\r\x1b[2Kline 2  u1  Ada\r\n\u{2588} 2/3 rows\r\x1b[2K".as_bytes());
+    let clean = screen(
+        "\u{2588}\u{2591} 1/3 rows\r\x1b[2Kline 2  u1  Ada\r\n\u{2588} 2/3 rows\r\x1b[2K"
+            .as_bytes(),
+    );
     assert_eq!(clean[0], "line 2  u1  Ada");
     assert_eq!(clean[1], "");
 }
@@ -386,7 +463,11 @@ fn the_screen_model_shows_bar_debris_when_a_line_is_printed_after_a_bar() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_the_dry_run_plan_has_no_progress_bar_debris() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: util-linux `script` (a pseudo-terminal) is not installed");
         return;
     }
@@ -400,7 +481,11 @@ async fn on_a_terminal_the_dry_run_plan_has_no_progress_bar_debris() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let ids = sb.user_ids();
-    let rows: Vec<String> = ids.iter().take(30).map(|id| format!("{id},Terminal Lead")).collect();
+    let rows: Vec<String> = ids
+        .iter()
+        .take(30)
+        .map(|id| format!("{id},Terminal Lead"))
+        .collect();
     let file = csv(dir.path(), "tty.csv", "id,title", &rows);
     let command = format!(
         "{} apply --dry-run {}",
@@ -422,7 +507,10 @@ async fn on_a_terminal_the_dry_run_plan_has_no_progress_bar_debris() {
         .expect("script runs");
     let raw = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{raw}");
-    assert!(raw.contains("/30 rows"), "the bar was drawn on the terminal: {raw}");
+    assert!(
+        raw.contains("/30 rows"),
+        "the bar was drawn on the terminal: {raw}"
+    );
     let shown = screen(&out.stdout);
     let plan: Vec<&String> = shown.iter().filter(|l| l.contains("line ")).collect();
     assert_eq!(plan.len(), 30, "{shown:#?}");
@@ -434,7 +522,9 @@ async fn on_a_terminal_the_dry_run_plan_has_no_progress_bar_debris() {
         assert!(!l.contains("rows"), "bar debris in {l:?}");
     }
     assert!(
-        shown.iter().all(|l| !l.contains('\u{2588}') && !l.contains('\u{2591}')),
+        shown
+            .iter()
+            .all(|l| !l.contains('\u{2588}') && !l.contains('\u{2591}')),
         "no bar left on the screen: {shown:#?}"
     );
 }
