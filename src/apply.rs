@@ -6,7 +6,6 @@
 //! names once, then hand the rows to the [`crate::runner`]. Every way out of here
 //! produces a [`Summary`], so `--output json` always has something to print.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +37,8 @@ impl Sandbox {
 }
 use crate::secret::Secret;
 use crate::summary::{ExitReason, Summary};
+
+pub use crate::outcome::print::print_summary;
 
 /// Credentials as found in the environment, read in one place.
 #[derive(Clone, Debug, Default)]
@@ -97,50 +98,8 @@ pub fn apply_command(args: &ApplyArgs, quiet: bool) -> crate::exit::Exit {
             ),
         },
     };
-    print_summary(&summary, output, quiet);
+    crate::outcome::print::print_summary(&summary, output, quiet);
     summary.exit_reason.exit()
-}
-
-/// Print the summary: JSON on stdout with `--output json`, text on stderr otherwise.
-pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
-    match output {
-        Output::Json => match serde_json::to_string(summary) {
-            Ok(json) => {
-                let written = match &summary.plan {
-                    Some(plan) => crate::outcome::print::write_json_with_plan(
-                        &mut std::io::stdout().lock(),
-                        &json,
-                        plan,
-                    ),
-                    None => writeln!(std::io::stdout().lock(), "{json}"),
-                };
-                if let Err(e) = written {
-                    eprintln!("genupdate: cannot write the JSON summary: {e}");
-                }
-            }
-            Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
-        },
-        // With --log-format json stderr stays JSON lines: the text goes out as a log line.
-        Output::Text => {
-            let json_log = crate::logging::style() == crate::settings::LogStyle::Json;
-            if let Some(error) = &summary.error
-                && summary.rows == 0
-            {
-                if json_log {
-                    tracing::error!(exit_reason = ?summary.exit_reason, "{error}");
-                } else {
-                    eprintln!("genupdate: {error}");
-                }
-            } else if !quiet {
-                let text = summary.render_text();
-                if json_log {
-                    tracing::info!(exit_code = summary.exit_code, "{}", text.trim_end());
-                } else {
-                    eprint!("{text}");
-                }
-            }
-        }
-    }
 }
 
 /// Run one apply to completion. Never panics on user input or network behaviour.
@@ -375,7 +334,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
                 summary.report.as_deref(),
             );
             if settings.dry_run {
-                plan_end(&mut summary, &o, json, client.rate_per_minute());
+                crate::outcome::print::plan_end(&mut summary, &o, json, client.rate_per_minute());
             }
             summary.counts = o.counts;
             let (reason, error) = match &o.stop {
@@ -412,33 +371,6 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         s.shutdown().await;
     }
     finish(summary, &client, started)
-}
-
-/// The dry run's closing: totals per field and the estimate of the real run, as text
-/// on stdout after the plan, or in the JSON summary with the plan itself.
-fn plan_end(summary: &mut Summary, o: &runner::RunOutcome, json: bool, rate_per_minute: f64) {
-    let requests = o.totals.writes + summary.read_requests;
-    if json {
-        summary.plan_totals = Some(o.totals.list());
-        summary.estimated_requests = Some(requests);
-        summary.estimated_seconds =
-            Some(crate::outcome::eta(requests, rate_per_minute).as_secs_f64());
-        summary.plan = o
-            .plan_json
-            .as_ref()
-            .and_then(|f| f.try_clone().ok())
-            .map(std::sync::Arc::new);
-    } else {
-        let text = crate::outcome::render_plan_end(
-            &o.totals,
-            summary.rows,
-            summary.read_requests,
-            rate_per_minute,
-        );
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
-    }
 }
 
 /// Fill in the traffic numbers.

@@ -43,7 +43,7 @@ pub fn refused(e: clap::Error, args: impl IntoIterator<Item = OsString>) -> Exit
     let help_or_version = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
     if !help_or_version && wants_json(args) {
         let summary = Summary::early("", ExitReason::Usage, Some(first_line(&e)));
-        crate::apply::print_summary(&summary, crate::settings::Output::Json, true);
+        crate::outcome::print::print_summary(&summary, crate::settings::Output::Json, true);
     }
     // clap prints help and version on stdout, errors on stderr.
     let _ = e.print();

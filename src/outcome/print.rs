@@ -1,6 +1,7 @@
 //! Printing the outcome: the dry-run plan while the run goes (text on stdout with the
 //! progress bar suspended around each row, or JSON lines spilled to a temporary file
-//! for the JSON summary), and the first failed rows on stderr at the end.
+//! for the JSON summary), the first failed rows on stderr at the end, the dry run's
+//! closing totals, and the summary itself (JSON on stdout, or text on stderr).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
@@ -10,7 +11,8 @@ use indicatif::ProgressBar;
 use super::{FirstFailures, REORDER_CAP, Reorder, plan_row, render_plan_row};
 use crate::report::RowResult;
 use crate::runner::PlanMode;
-use crate::settings::LogStyle;
+use crate::settings::{LogStyle, Output};
+use crate::summary::Summary;
 
 /// The dry-run plan on its way out, in input order.
 pub struct PlanOut {
@@ -165,5 +167,79 @@ pub fn print_failures(
             }
             let _ = writeln!(err, "genupdate: {closing}");
         }
+    }
+}
+
+/// Print the summary: JSON on stdout with `--output json`, text on stderr otherwise.
+pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
+    match output {
+        Output::Json => match serde_json::to_string(summary) {
+            Ok(json) => {
+                let written = match &summary.plan {
+                    Some(plan) => crate::outcome::print::write_json_with_plan(
+                        &mut std::io::stdout().lock(),
+                        &json,
+                        plan,
+                    ),
+                    None => writeln!(std::io::stdout().lock(), "{json}"),
+                };
+                if let Err(e) = written {
+                    eprintln!("genupdate: cannot write the JSON summary: {e}");
+                }
+            }
+            Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
+        },
+        // With --log-format json stderr stays JSON lines: the text goes out as a log line.
+        Output::Text => {
+            let json_log = crate::logging::style() == crate::settings::LogStyle::Json;
+            if let Some(error) = &summary.error
+                && summary.rows == 0
+            {
+                if json_log {
+                    tracing::error!(exit_reason = ?summary.exit_reason, "{error}");
+                } else {
+                    eprintln!("genupdate: {error}");
+                }
+            } else if !quiet {
+                let text = summary.render_text();
+                if json_log {
+                    tracing::info!(exit_code = summary.exit_code, "{}", text.trim_end());
+                } else {
+                    eprint!("{text}");
+                }
+            }
+        }
+    }
+}
+
+/// The dry run's closing: totals per field and the estimate of the real run, as text
+/// on stdout after the plan, or in the JSON summary with the plan itself.
+pub fn plan_end(
+    summary: &mut Summary,
+    o: &crate::runner::RunOutcome,
+    json: bool,
+    rate_per_minute: f64,
+) {
+    let requests = o.totals.writes + summary.read_requests;
+    if json {
+        summary.plan_totals = Some(o.totals.list());
+        summary.estimated_requests = Some(requests);
+        summary.estimated_seconds =
+            Some(crate::outcome::eta(requests, rate_per_minute).as_secs_f64());
+        summary.plan = o
+            .plan_json
+            .as_ref()
+            .and_then(|f| f.try_clone().ok())
+            .map(std::sync::Arc::new);
+    } else {
+        let text = crate::outcome::render_plan_end(
+            &o.totals,
+            summary.rows,
+            summary.read_requests,
+            rate_per_minute,
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
 }
