@@ -37,6 +37,8 @@ impl Sandbox {
 use crate::secret::Secret;
 use crate::summary::{ExitReason, Summary};
 
+pub use crate::outcome::print::print_summary;
+
 /// Credentials as found in the environment, read in one place.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
@@ -126,27 +128,8 @@ pub fn apply_command(
             ),
         },
     };
-    print_summary(&summary, output, quiet);
+    crate::outcome::print::print_summary(&summary, output, quiet);
     summary.exit_reason.exit()
-}
-
-/// Print the summary: JSON on stdout with `--output json`, text on stderr otherwise.
-pub fn print_summary(summary: &Summary, output: Output, quiet: bool) {
-    match output {
-        Output::Json => match serde_json::to_string(summary) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("genupdate: cannot write the JSON summary: {e}"),
-        },
-        Output::Text => {
-            if let Some(error) = &summary.error
-                && summary.rows == 0
-            {
-                eprintln!("genupdate: {error}");
-            } else if !quiet {
-                eprint!("{}", summary.render_text());
-            }
-        }
-    }
 }
 
 /// Run one apply to completion. Never panics on user input or network behaviour.
@@ -377,7 +360,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
                     "declined at the prompt: nothing was written".into(),
                 ));
                 s.rows = row_count;
-                s.plan = Some(forecast);
+                s.forecast = Some(forecast);
                 return finish(s, &client, started);
             }
             Err(crate::confirm::Halt::Stopped) => {
@@ -443,7 +426,11 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         total_rows: row_count,
         progress_bar: terminal && !ui.quiet,
         progress_lines: !terminal && !ui.quiet,
-        print_plan: settings.dry_run && !json,
+        plan: match (settings.dry_run, json) {
+            (false, _) => runner::PlanMode::None,
+            (true, false) => runner::PlanMode::Text,
+            (true, true) => runner::PlanMode::Json,
+        },
     };
     // 6a. Memberships: read, diff, batched writes and confirmation across rows; each
     // row's outcomes wait for its profile result in the collector.
@@ -465,7 +452,7 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     let outcome = runner::run(ctx.clone(), rows, sink, rcfg, stopper, spill).await;
 
     let mut summary = named(Summary::early(&file, ExitReason::Completed, None));
-    summary.plan = forecast;
+    summary.forecast = forecast;
     summary.dry_run = settings.dry_run;
     summary.rows = row_count;
     summary.report = paths.report.as_ref().map(|p| p.display().to_string());
@@ -477,6 +464,15 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         read_plan.requests + ctx.bulk_reads.load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
         Ok(o) => {
+            crate::outcome::print::print_failures(
+                &file,
+                &o.failures,
+                summary.failed_rows.as_deref(),
+                summary.report.as_deref(),
+            );
+            if settings.dry_run {
+                crate::outcome::print::plan_end(&mut summary, &o, json, client.rate_per_minute());
+            }
             summary.counts = o.counts;
             let (reason, error) = match &o.stop {
                 Some(stop) => (stop.exit_reason(), Some(stop.describe())),

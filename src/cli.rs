@@ -63,7 +63,8 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
-    /// No progress bar, no periodic progress lines, no summary on stderr; errors still print.
+    /// No progress bar, no periodic progress lines, no summary on stderr; errors and
+    /// the failed rows at the end still print.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -99,7 +100,18 @@ pub enum Command {
     /// `locations` / `locations:add` / `locations:remove` set the user's locations by
     /// name, keeping the notes of entries the row does not touch. The dry run shows
     /// `roles: +Agent@Sales`, `division: Home -> Sales`, `locations: +Galway Office`.
+    ///
+    /// A run with failed rows ends by
+    /// printing the first 20 on stderr as FILE:LINE: reason: message, and where the
+    /// full list is (--failed, --report).
+    #[command(after_long_help = crate::columns::render())]
     Apply(Box<ApplyArgs>),
+    /// List the columns apply reads, one example each.
+    ///
+    /// The same list as at the end of `genupdate apply --help`: keys, profile fields,
+    /// contact entries (phone:TYPE, sms:TYPE, email:TYPE), skill:NAME, language:NAME,
+    /// and the #CLEAR marker and #TEXT: escape.
+    Columns,
     /// Write the current values of users as a CSV that `apply` reads back.
     ///
     /// Every user that is not deleted (active and inactive), or the users a --keys
@@ -244,8 +256,10 @@ pub struct ApplyArgs {
     #[arg(long, conflicts_with = "region")]
     pub sandbox: bool,
 
-    /// Read and diff only: print the plan (each changed field as before -> after)
-    /// and send no writes at all.
+    /// Read and diff only: print the plan on stdout in input order (each changed
+    /// field as before -> after), then the users per changed field and the estimated
+    /// time of the real run at the pace the dry run learned; send no writes at all.
+    /// With --output json the plan is in the JSON summary (`plan`).
     #[arg(long)]
     pub dry_run: bool,
 
@@ -277,7 +291,8 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
 
-    /// Write the per-row report (CSV: line,id,status,attempts,http_status,message,...).
+    /// Write the per-row report (CSV: line,id,status,attempts,http_status,message,...,
+    /// name, changes as `field: "before" -> "after"; ...`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -290,7 +305,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub undo: Option<PathBuf>,
 
-    /// `json` prints one JSON summary on stdout (and nothing else there).
+    /// `json` prints one JSON summary on stdout (and nothing else there), on every
+    /// exit path, usage errors included; a dry run's summary carries the plan.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 

@@ -22,6 +22,7 @@ use serde_json::Value as Json;
 use crate::client::{ApiError, Client, Fatal, Replay, Request, encode};
 use crate::input::{Header, Row};
 use crate::model::{ProficiencyUpdate, User};
+use crate::outcome::FieldChange;
 use crate::plan::{Change, Plan, Refusal, RoutingIds, RoutingKind, RoutingWrite, plan};
 use crate::report::{Reason, RowResult, Status};
 
@@ -29,7 +30,7 @@ use crate::report::{Reason, RowResult, Status};
 pub const EXPAND: &[&str] = &["skills", "languages", "employerInfo"];
 
 /// Skill and language bulk writes take at most this many entries.
-pub const ROUTING_CHUNK: usize = 50;
+pub const ROUTING_CHUNK: usize = crate::plan::ROUTING_CHUNK as usize;
 
 /// Shared, read-only context of a run's rows.
 pub struct RowContext {
@@ -93,6 +94,10 @@ pub struct Progress {
     not_applied: Vec<(Change, String)>,
     /// The user's division as read.
     division: Option<String>,
+    /// The user's name as first read.
+    name: Option<String>,
+    /// Column -> before (the first) and after (the last) of each change that landed.
+    changes: BTreeMap<usize, FieldChange>,
     /// Writes that timed out (and were re-read): a row that runs out of rounds
     /// this way failed for an outage, not a conflict.
     timeouts: u32,
@@ -104,6 +109,10 @@ impl Progress {
             self.undo
                 .entry(c.column)
                 .or_insert_with(|| c.undo_cell(&header.columns[c.column]));
+            self.changes
+                .entry(c.column)
+                .and_modify(|f| f.after = c.after.clone())
+                .or_insert_with(|| FieldChange::of(c));
         }
     }
 
@@ -151,6 +160,9 @@ pub async fn apply_row(
     let mut rounds = 0;
     loop {
         p.division = user.division_id().map(str::to_string);
+        if p.name.is_none() {
+            p.name = user.name.clone();
+        }
         match complete(ctx, &row, &mut user).await {
             Ok(n) => p.count(n, None, None),
             Err(Incomplete::Api(e)) => return fail(ctx, seq, row, p, e),
@@ -559,6 +571,8 @@ fn result(seq: u64, row: &Row, p: &Progress, status: Status) -> RowResult {
     r.http_status = p.last_status;
     r.correlation_id = p.correlation_id.clone();
     r.division = p.division.clone();
+    r.name = p.name.clone().unwrap_or_default();
+    r.changes = p.changes.values().cloned().collect();
     r
 }
 

@@ -13,6 +13,7 @@ pub mod apply;
 pub mod breaker;
 pub mod cli;
 pub mod client;
+pub mod columns;
 pub mod config;
 pub mod confirm;
 pub mod execute;
@@ -25,6 +26,7 @@ pub mod lock;
 pub mod logging;
 pub mod members;
 pub mod model;
+pub mod outcome;
 pub mod outputs;
 pub mod phone;
 pub mod plan;
@@ -41,6 +43,7 @@ pub use genesys_sandbox as sandbox;
 pub mod summary;
 pub mod trust;
 pub mod undo;
+pub mod usage;
 
 use cli::{Cli, Command};
 use exit::Exit;
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply(args) => apply::apply_command(&args, cli.quiet, cli.log_format.into()),
         Command::Export(args) => export::export_command(&args, cli.quiet),
         Command::Recover(args) => recover(&args, cli.quiet),
+        Command::Columns => columns::columns_command(),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => match tokio::runtime::Runtime::new() {
             Ok(rt) => match rt.block_on(sandbox::serve(*args)) {

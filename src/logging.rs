@@ -13,8 +13,18 @@ pub fn colour_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
+/// The log format chosen at start (text until [`init`] runs).
+static STYLE: std::sync::OnceLock<LogStyle> = std::sync::OnceLock::new();
+
+/// Whether stderr is text or JSON lines: what is printed there outside tracing
+/// (the failed rows at the end of a run) follows it.
+pub fn style() -> LogStyle {
+    STYLE.get().copied().unwrap_or(LogStyle::Text)
+}
+
 /// Install the global subscriber. `quiet` keeps warnings and errors only.
 pub fn init(verbose: u8, quiet: bool, format: LogStyle) {
+    let _ = STYLE.set(format);
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "info",

@@ -3,6 +3,9 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = genupdate::cli::Cli::parse();
-    genupdate::run(cli).into()
+    match genupdate::cli::Cli::try_parse() {
+        Ok(cli) => genupdate::run(cli).into(),
+        // A usage error still prints the JSON summary when --output json asked for it.
+        Err(e) => genupdate::usage::refused(e, std::env::args_os()).into(),
+    }
 }

@@ -18,6 +18,9 @@ pub use contacts::{is as contact_is, value as contact_value};
 /// (`Some(id)` for `skill:` and `language:` columns, `None` elsewhere).
 pub type RoutingIds = Vec<Option<String>>;
 
+/// Skill and language bulk writes take at most this many entries.
+pub const ROUTING_CHUNK: u32 = 50;
+
 /// One changed column, for the dry-run plan, the report and the undo file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
@@ -92,6 +95,22 @@ pub struct RoutingWrite {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.profile.is_empty() && self.state.is_none() && self.routing.is_empty()
+    }
+
+    /// The requests a real run sends for this plan, in the order `execute` sends
+    /// them: one PATCH for the profile (and a read confirming employerInfo), one for
+    /// `state`, skill and language sets 50 to a request, one DELETE per removal.
+    pub fn requests(&self) -> u32 {
+        let mut n = u32::from(!self.profile.is_empty())
+            + u32::from(self.profile.contains_key("employerInfo"))
+            + u32::from(self.state.is_some());
+        for kind in [RoutingKind::Skill, RoutingKind::Language] {
+            let of_kind = self.routing.iter().filter(|w| w.kind == kind);
+            let sets = of_kind.clone().filter(|w| w.proficiency.is_some()).count() as u32;
+            let removals = of_kind.filter(|w| w.proficiency.is_none()).count() as u32;
+            n += sets.div_ceil(ROUTING_CHUNK) + removals;
+        }
+        n
     }
 
     /// Every change, in header order.

@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::client::ApiError;
-use crate::execute::{EXPAND, ROUTING_CHUNK, RowContext, complete};
+use crate::execute::{EXPAND, RowContext, complete};
 use crate::guard::Limits;
 use crate::input::RowReader;
 use crate::model::User;
@@ -66,22 +66,9 @@ enum Outcome {
     Changing(u64),
 }
 
-/// The write requests a plan needs: one PATCH for the profile, one for `state`, the
-/// skill and language bulk writes (50 entries each) and one DELETE per removal.
+/// The write requests a plan needs ([`Plan::requests`], the one count).
 pub fn write_requests(plan: &Plan) -> u64 {
-    let mut n = u64::from(!plan.profile.is_empty()) + u64::from(plan.state.is_some());
-    for kind in [RoutingKind::Skill, RoutingKind::Language] {
-        let (sets, removals) =
-            plan.routing
-                .iter()
-                .filter(|w| w.kind == kind)
-                .fold((0u64, 0u64), |(s, r), w| match w.proficiency {
-                    Some(_) => (s + 1, r),
-                    None => (s, r + 1),
-                });
-        n += sets.div_ceil(ROUTING_CHUNK as u64) + removals;
-    }
-    n
+    u64::from(plan.requests())
 }
 
 /// One row of the spill: the user as read (completed), and whether the plan changes it.

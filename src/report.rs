@@ -147,6 +147,12 @@ pub struct RowResult {
     pub raw: Vec<String>,
     /// Column index -> the cell that restores the value this run replaced.
     pub undo: Vec<(usize, String)>,
+    /// The user's `name` as read (empty when the user was not read).
+    pub name: String,
+    /// What changed (or, in a dry run, would change), before -> after, in header order.
+    pub changes: Vec<crate::outcome::FieldChange>,
+    /// Dry run: the write requests the real run would send for this row.
+    pub planned_writes: u32,
 }
 
 impl RowResult {
@@ -167,12 +173,15 @@ impl RowResult {
             correlation_id: None,
             raw,
             undo: Vec::new(),
+            name: String::new(),
+            changes: Vec::new(),
+            planned_writes: 0,
         }
     }
 }
 
-/// The report's columns; the first six are a fixed contract.
-pub const REPORT_COLUMNS: [&str; 10] = [
+/// The report's columns; the first six are a fixed contract, new ones go at the end.
+pub const REPORT_COLUMNS: [&str; 12] = [
     "line",
     "id",
     "status",
@@ -183,6 +192,8 @@ pub const REPORT_COLUMNS: [&str; 10] = [
     "changed_fields",
     "genesys_code",
     "correlation_id",
+    "name",
+    "changes",
 ];
 
 /// Where to write what.
@@ -374,7 +385,7 @@ impl ReportSink {
     }
 }
 
-fn report_record(r: &RowResult) -> [String; 10] {
+fn report_record(r: &RowResult) -> [String; 12] {
     [
         r.line.to_string(),
         neutralise(&r.id),
@@ -386,6 +397,8 @@ fn report_record(r: &RowResult) -> [String; 10] {
         neutralise(&r.changed.join(";")),
         neutralise(r.code.as_deref().unwrap_or("")),
         neutralise(r.correlation_id.as_deref().unwrap_or("")),
+        neutralise(&r.name),
+        neutralise(&crate::outcome::describe_changes(&r.changes)),
     ]
 }
 
@@ -462,12 +475,44 @@ mod tests {
         let lines: Vec<&str> = report.lines().collect();
         assert_eq!(
             lines[0],
-            "line,id,status,attempts,http_status,message,reason,changed_fields,genesys_code,correlation_id"
+            "line,id,status,attempts,http_status,message,reason,changed_fields,genesys_code,correlation_id,name,changes"
         );
         assert!(lines[1].starts_with("2,a,updated"));
         assert!(lines[2].starts_with("3,b,failed"));
         // Regression: the failed-rows file turned `'=x` into `''=x`.
         let failed = std::fs::read_to_string(dir.path().join("f.csv")).unwrap();
         assert_eq!(failed, "id,title\nb,'=x\n");
+    }
+
+    #[test]
+    fn the_report_names_the_user_and_each_change_before_and_after_neutralised() {
+        let mut r = RowResult::new(0, 2, "a", Vec::new(), Status::Updated);
+        r.name = "=HYPERLINK(\"x\")".into();
+        r.changes = vec![
+            crate::outcome::FieldChange {
+                column: 1,
+                field: "title".into(),
+                before: "Agent".into(),
+                after: "Senior Agent".into(),
+                op: None,
+            },
+            crate::outcome::FieldChange {
+                column: 2,
+                field: "phone:WORK".into(),
+                before: String::new(),
+                after: "+13175550142".into(),
+                op: None,
+            },
+        ];
+        let rec = report_record(&r);
+        assert_eq!(rec[10], "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            rec[11],
+            "title: \"Agent\" -> \"Senior Agent\"; phone:WORK: (empty) -> \"+13175550142\""
+        );
+        let mut formula = r.clone();
+        formula.changes[0].field = "-x".into();
+        formula.changes.truncate(1);
+        assert!(report_record(&formula)[11].starts_with("'-x: "));
     }
 }

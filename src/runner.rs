@@ -11,7 +11,7 @@
 //! the file's length.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use crate::execute::{
 };
 use crate::input::{Problem, Row, RowReader};
 use crate::model::User;
+use crate::outcome::{FieldChange, FirstFailures, PlanTotals, print::PlanOut};
 use crate::plan::{Refusal, plan};
 use crate::prepass::Spill;
 use crate::report::{Reason, ReportSink, RowResult, Status};
@@ -55,8 +56,19 @@ pub struct RunnerConfig {
     pub progress_bar: bool,
     /// Log a progress line every so often (not a terminal, not --quiet).
     pub progress_lines: bool,
-    /// Print the dry-run plan on stdout.
-    pub print_plan: bool,
+    /// Where the dry-run plan goes (text on stdout, or the JSON summary's `plan`).
+    pub plan: PlanMode,
+}
+
+/// How the dry-run plan is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMode {
+    /// Not a dry run, or nothing to show.
+    None,
+    /// Text on stdout, in input order.
+    Text,
+    /// Spilled to a temporary file for the JSON summary.
+    Json,
 }
 
 /// Why the intake of new rows stopped early.
@@ -180,6 +192,12 @@ impl Stopper {
 pub struct RunOutcome {
     pub counts: Counts,
     pub stop: Option<Stop>,
+    /// The first failed rows, to show at the end.
+    pub failures: crate::outcome::FirstFailures,
+    /// Dry run: users per changed column and the writes the real run would send.
+    pub totals: crate::outcome::PlanTotals,
+    /// Dry run with `--output json`: the plan, one JSON object a line, in input order.
+    pub plan_json: Option<std::fs::File>,
 }
 
 /// Run every row of `rows` through `ctx`, writing results to `sink`. `stopper` may
@@ -247,8 +265,9 @@ pub async fn run(
     d.drain().await;
     let stop = stopper.get();
     drop(d);
-    let counts = collector.await.map_err(std::io::Error::other)??;
-    Ok(RunOutcome { counts, stop })
+    let mut outcome = collector.await.map_err(std::io::Error::other)??;
+    outcome.stop = stop;
+    Ok(outcome)
 }
 
 struct Dispatcher {
@@ -284,14 +303,6 @@ impl Dispatcher {
                     r.attempts = 0;
                     r.reason = Some(f.reason);
                     r.message = f.message;
-                    if self.cfg.print_plan {
-                        println!(
-                            "line {}  {}  {}",
-                            row.line,
-                            row.key,
-                            r.reason.map(Reason::as_str).unwrap_or("")
-                        );
-                    }
                     self.send(r).await;
                 }
                 None => rows.push((seq, row, planned)),
@@ -641,12 +652,10 @@ impl Dispatcher {
             } else {
                 format!("no user with id {} in this org", row.id)
             };
-            if self.cfg.print_plan {
-                println!("line {}  {}  not found", row.line, row.id);
-            }
             return self.send(r).await;
         };
         r.division = user.division_id().map(str::to_string);
+        r.name = user.name.clone().unwrap_or_default();
         match complete(&self.ctx, &row, &mut user).await {
             Ok(n) => r.attempts += n,
             Err(Incomplete::Missing(what)) => {
@@ -666,38 +675,29 @@ impl Dispatcher {
                     Refusal::AmbiguousContact { .. } => Reason::AmbiguousContact,
                 });
                 r.message = refusal.to_string();
-                if self.cfg.print_plan {
-                    println!("line {}  {}  refused: {refusal}", row.line, row.id);
-                }
                 return self.send(r).await;
             }
         };
-        let memberships = match &self.ctx.members {
-            Some(m) => m.peek(row.line),
-            None => Vec::new(),
-        };
-        if p.is_empty() && memberships.is_empty() {
+        let memberships = self
+            .ctx
+            .members
+            .as_ref()
+            .is_some_and(|m| !m.peek(row.line).is_empty());
+        if p.is_empty() && !memberships {
             r.message = "already up to date".into();
         } else if p.is_empty() {
             // Only memberships change: the collector's merge says what.
-            if self.cfg.print_plan {
-                print_plan(&row, &user, &[], &memberships);
-            }
         } else if let Err(reason) = self.ctx.gate.try_start() {
             // The dry run shows what `--max-changes` / `--limit-rows` would do.
             r.status = Status::Skipped;
             r.reason = Some(reason);
             r.message = self.ctx.gate.limits().message(reason);
-            if self.cfg.print_plan {
-                println!("line {}  {}  {}", row.line, row.id, r.message);
-            }
         } else {
             r.status = Status::Planned;
             r.changed = p.changes().iter().map(|c| c.field.clone()).collect();
+            r.changes = p.changes().into_iter().map(FieldChange::of).collect();
+            r.planned_writes = p.requests();
             r.message = format!("would change {}", r.changed.join(", "));
-            if self.cfg.print_plan {
-                print_plan(&row, &user, &p.changes(), &memberships);
-            }
         }
         self.send(r).await;
     }
@@ -732,43 +732,6 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// One row's dry-run plan on stdout: each changed field as `before -> after`, each
-/// membership change as `queues: +Support`.
-fn print_plan(
-    row: &Row,
-    user: &User,
-    changes: &[&crate::plan::Change],
-    memberships: &[crate::members::Outcome],
-) {
-    let mut out = std::io::stdout().lock();
-    let name = user.name.as_deref().unwrap_or("");
-    let _ = writeln!(out, "line {}  {}  {}", row.line, row.id, name);
-    for c in changes {
-        let _ = writeln!(
-            out,
-            "    {}: {} -> {}",
-            c.field,
-            show(&c.before),
-            show(&c.after)
-        );
-    }
-    for o in memberships {
-        let what = match &o.ending {
-            crate::members::Ending::Failed(f) => format!("  refused: {}", f.message),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "    {}: {}{what}", o.op.family.header(), o.op.show());
-    }
-}
-
-fn show(v: &str) -> String {
-    if v.is_empty() {
-        "(empty)".into()
-    } else {
-        format!("{v:?}")
     }
 }
 
@@ -877,8 +840,11 @@ async fn collect(
     cfg: RunnerConfig,
     stopper: Stopper,
     ctx: Arc<RowContext>,
-) -> std::io::Result<Counts> {
+) -> std::io::Result<RunOutcome> {
     let mut counts = Counts::default();
+    let mut failures = FirstFailures::default();
+    let mut totals = PlanTotals::default();
+    let mut plan_out = PlanOut::new(cfg.plan);
     let bar = cfg.progress_bar.then(|| progress_bar(cfg.total_rows));
     let started = Instant::now();
     let mut last_line = Instant::now();
@@ -891,6 +857,9 @@ async fn collect(
             crate::members::outcome::merge(&mut r, &outcomes);
         }
         counts.add(r.status, r.reason);
+        failures.observe(&r);
+        totals.observe(&r);
+        plan_out.push(&r, bar.as_ref());
         if let Some(why) = breaker.observe(&r) {
             stopper.stop(Stop::Permission(why));
         }
@@ -941,6 +910,7 @@ async fn collect(
             );
         }
     }
+    let plan_json = plan_out.finish(bar.as_ref());
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -948,7 +918,13 @@ async fn collect(
         return Err(e);
     }
     sink.finish()?;
-    Ok(counts)
+    Ok(RunOutcome {
+        counts,
+        stop: None,
+        failures,
+        totals,
+        plan_json,
+    })
 }
 
 /// The error budget: `Some(why)` once too many rows failed.

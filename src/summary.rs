@@ -144,7 +144,20 @@ pub struct Summary {
     pub limit_rows: Option<u64>,
     /// The plan computed before the first write (interactive runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<crate::prepass::Forecast>,
+    pub forecast: Option<crate::prepass::Forecast>,
+    /// Dry run: users per changed column, in header order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_totals: Option<Vec<crate::outcome::FieldTotal>>,
+    /// Dry run: the requests the real run would send (its writes and the same reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_requests: Option<u64>,
+    /// Dry run: how long those requests take at the pace this run learned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_seconds: Option<f64>,
+    /// Dry run with `--output json`: the plan, one JSON object a line, printed as the
+    /// summary's last field `plan` (kept in a file, not in memory).
+    #[serde(skip)]
+    pub plan: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl Summary {
@@ -175,6 +188,10 @@ impl Summary {
             org_name: None,
             max_changes: None,
             limit_rows: None,
+            forecast: None,
+            plan_totals: None,
+            estimated_requests: None,
+            estimated_seconds: None,
             plan: None,
         }
     }

@@ -65,7 +65,7 @@ async fn off_a_terminal_the_org_goes_to_the_log_without_a_question_or_a_plan_pas
     let v = summary(&run);
     assert_eq!(v["api_host"], host.as_str());
     assert_eq!(v["org_name"], "genupdate sandbox");
-    assert!(v.get("plan").is_none(), "no plan pass: {v}");
+    assert!(v.get("forecast").is_none(), "no plan pass: {v}");
     assert_eq!(count(&sb.stats(), "PATCH "), 3);
     assert_eq!(count(&sb.stats(), "GET /api/v2/organizations/me 200"), 1);
 }
@@ -257,7 +257,7 @@ async fn on_a_terminal_the_plan_comes_first_and_yes_writes_it_without_reading_ag
     assert_eq!(run.code, 0, "{run:?}");
     let v = summary(&run);
     assert_eq!(v["updated"], 3, "{v}");
-    assert_eq!(v["plan"]["changing"], 3, "{v}");
+    assert_eq!(v["forecast"]["changing"], 3, "{v}");
     assert_eq!(count(&sb.stats(), "PATCH "), 3);
     assert_eq!(
         user_list_reads(&sb),
@@ -285,7 +285,7 @@ async fn on_a_terminal_no_writes_nothing_and_exits_0_declined() {
     assert_eq!(run.code, 0, "{run:?}");
     let v = summary(&run);
     assert_eq!(v["exit_reason"], "declined", "{v}");
-    assert_eq!(v["plan"]["changing"], 3, "{v}");
+    assert_eq!(v["forecast"]["changing"], 3, "{v}");
     assert_eq!(writes(&sb.stats()), 0);
     assert!(!rep.exists(), "a declined run writes no report");
 }

@@ -54,6 +54,10 @@ pub fn merge(r: &mut RowResult, outcomes: &[Outcome]) {
         .filter(|o| matches!(o.ending, Ending::Skipped(_)))
         .collect();
     for o in planned.iter().chain(&landed) {
+        r.changes.push(crate::outcome::FieldChange::membership(
+            o.op.family,
+            o.op.show(),
+        ));
         let column = o.op.family.header().to_string();
         if !r.changed.contains(&column) {
             r.changed.push(column);

@@ -281,3 +281,63 @@ fn a_phone_number_stored_in_e164_or_only_in_display_is_compared_in_e164() {
     assert!(plan(&h, &row(vec![set("+13175550100")]), &u, &vec![None; 2]).is_empty());
     assert!(!plan(&h, &row(vec![set("+13175550101")]), &u, &vec![None; 2]).is_empty());
 }
+
+#[test]
+fn the_requests_of_a_plan_are_counted_as_execute_sends_them() {
+    let h = header(&[
+        "id",
+        "title",
+        "state",
+        "employerInfo.dateHire",
+        "skill:Billing",
+        "skill:Sales",
+        "language:Spanish",
+    ]);
+    let ids = vec![
+        None,
+        None,
+        None,
+        None,
+        Some("sk-billing".into()),
+        Some("sk-sales".into()),
+        Some("lang-es".into()),
+    ];
+    let keep = || Cell::Keep;
+    // (cells after id, requests): a profile PATCH, a state PATCH, employerInfo's
+    // confirming read, one skill set request for any number up to 50, one DELETE each.
+    let cases: Vec<(Vec<Cell>, u32)> = vec![
+        (vec![keep(), keep(), keep(), keep(), keep(), keep()], 0),
+        (vec![set("Lead"), keep(), keep(), keep(), keep(), keep()], 1),
+        (
+            vec![
+                set("Lead"),
+                Cell::Set(Value::State(UserState::Inactive)),
+                keep(),
+                keep(),
+                keep(),
+                keep(),
+            ],
+            2,
+        ),
+        (
+            vec![keep(), keep(), set("2024-02-29"), keep(), keep(), keep()],
+            2,
+        ),
+        (
+            vec![
+                keep(),
+                keep(),
+                keep(),
+                Cell::Set(Value::Proficiency(2.0)),
+                Cell::Set(Value::Proficiency(5.0)),
+                keep(),
+            ],
+            1,
+        ),
+        (vec![keep(), keep(), keep(), Cell::Clear, keep(), keep()], 1),
+    ];
+    for (cells, want) in cases {
+        let p = plan(&h, &row(cells.clone()), &user(), &ids);
+        assert_eq!(p.requests(), want, "{cells:?}: {p:?}");
+    }
+}
