@@ -215,14 +215,21 @@ mod tests {
             limit_rows: Some(5),
             ..Limits::default()
         };
-        assert!(refuse_with_memberships(limit).unwrap().starts_with("--limit-rows 5 "));
+        assert!(
+            refuse_with_memberships(limit)
+                .unwrap()
+                .starts_with("--limit-rows 5 ")
+        );
         let max = Limits {
             max_changes: Some(9),
             ..Limits::default()
         };
-        assert!(refuse_with_memberships(max).unwrap().starts_with("--max-changes 9 "));
+        assert!(
+            refuse_with_memberships(max)
+                .unwrap()
+                .starts_with("--max-changes 9 ")
+        );
     }
-
 
     fn limits(max_changes: Option<u64>, limit_rows: Option<u64>) -> Limits {
         Limits {

@@ -22,7 +22,7 @@ use crate::execute::{EXPAND, RowContext, complete};
 use crate::guard::Limits;
 use crate::input::RowReader;
 use crate::model::User;
-use crate::plan::{Plan, RoutingKind, plan};
+use crate::plan::{Plan, plan};
 use crate::runner::{BATCH, Stopper};
 
 /// What the plan says the run will do.

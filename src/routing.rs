@@ -9,7 +9,6 @@
 
 use crate::apply::Env;
 use crate::client::{Client, ClientConfig};
-use crate::config::Credentials;
 use crate::input::{self, Column, Header, Problem};
 use crate::model::RoutingEntity;
 use crate::plan::RoutingIds;
