@@ -7,9 +7,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{Run, csv, genupdate, read_csv, s, sandbox};
+use common::members::{apply, apply_with, line, requests};
+use common::{Run, genupdate, read_csv, s, sandbox};
 use genesys_sandbox::{Quirks, Sandbox, SandboxConfig};
 
 fn org() -> SandboxConfig {
@@ -18,10 +19,6 @@ fn org() -> SandboxConfig {
         quirks: Quirks::none(),
         ..SandboxConfig::unlimited()
     }
-}
-
-fn requests(sb: &Sandbox, prefix: &str) -> u64 {
-    common::count(&sb.stats(), prefix)
 }
 
 /// Grant writes answered (bulkadd, bulkremove, bulkreplace, one-grant DELETE).
@@ -73,54 +70,6 @@ fn plain(sb: &Sandbox) -> Vec<String> {
         .into_iter()
         .filter(|u| inherited(sb, u).is_empty() && sb.user_locations(u).is_empty())
         .collect()
-}
-
-struct Applied {
-    run: Run,
-    report: Vec<Vec<String>>,
-    undo: PathBuf,
-}
-
-async fn apply(sb: &Sandbox, dir: &Path, name: &str, header: &str, rows: &[String]) -> Applied {
-    apply_with(sb, dir, name, header, rows, &[]).await
-}
-
-async fn apply_with(
-    sb: &Sandbox,
-    dir: &Path,
-    name: &str,
-    header: &str,
-    rows: &[String],
-    extra: &[&str],
-) -> Applied {
-    let file = csv(dir, name, header, rows);
-    let report = dir.join(format!("{name}.report.csv"));
-    let undo = dir.join(format!("{name}.undo.csv"));
-    let mut args = vec![
-        "apply",
-        s(&file),
-        "--report",
-        s(&report),
-        "--undo",
-        s(&undo),
-    ];
-    args.extend_from_slice(extra);
-    let run = genupdate(sb, &args).await;
-    let report = if report.exists() {
-        read_csv(&report)
-    } else {
-        Vec::new()
-    };
-    Applied { run, report, undo }
-}
-
-/// The report line of `line`: (status, message, reason).
-fn line(report: &[Vec<String>], line: u64) -> (String, String, String) {
-    let row = report
-        .iter()
-        .find(|r| r[0] == line.to_string())
-        .unwrap_or_else(|| panic!("line {line} in {report:?}"));
-    (row[2].clone(), row[5].clone(), row[6].clone())
 }
 
 async fn apply_undo(sb: &Sandbox, dir: &Path, undo: &Path) -> Run {

@@ -368,6 +368,11 @@ async fn genupdate_columns_lists_every_family_and_apply_help_shows_the_same_list
         "email:TYPE",
         "skill:NAME",
         "language:NAME",
+        "queues, queues:add, queues:remove",
+        "groups, groups:add, groups:remove",
+        "roles, roles:add, roles:remove",
+        "division",
+        "locations, locations:add, locations:remove",
         "#CLEAR",
         "#TEXT:",
     ] {
@@ -377,7 +382,7 @@ async fn genupdate_columns_lists_every_family_and_apply_help_shows_the_same_list
             run.stdout
         );
     }
-    assert_eq!(run.stdout.matches("e.g. ").count(), 17, "one example each");
+    assert_eq!(run.stdout.matches("e.g. ").count(), 22, "one example each");
     let help = genupdate(&sb, &["apply", "--help"]).await;
     assert_eq!(help.code, 0);
     // One source: clap may re-wrap, so compare the words.

@@ -20,9 +20,6 @@ use super::query::{self, page_range};
 use super::server::{Shared, lock};
 use super::wire::{ApiError, Listing};
 
-/// The largest page of the searches.
-pub const MAX_SEARCH_PAGE: u64 = 100;
-
 pub fn location_json(l: &Location) -> Value {
     json!({
         "id": l.id,
@@ -51,17 +48,7 @@ impl NameSearch {
 
 pub fn parse_name_search(body: &[u8]) -> Result<NameSearch, ApiError> {
     let body: Value = serde_json::from_slice(body).map_err(|_| ApiError::malformed_body())?;
-    let size = body.get("pageSize").and_then(Value::as_u64).unwrap_or(25);
-    if size == 0 || size > MAX_SEARCH_PAGE {
-        return Err(ApiError::bad_request(format!(
-            "pageSize must be between 1 and {MAX_SEARCH_PAGE}, got {size}"
-        )));
-    }
-    let number = body
-        .get("pageNumber")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .max(1);
+    let (size, number) = super::routes_search::search_page(&body)?;
     let query = body
         .get("query")
         .and_then(Value::as_array)

@@ -31,7 +31,9 @@ struct Criterion {
     values: Vec<String>,
 }
 
-fn parse(body: &Value) -> Result<(u64, u64, Expand, Vec<Criterion>), ApiError> {
+/// A search body's `pageSize` (25 when absent, 1 to [`MAX_SEARCH_PAGE`]) and
+/// `pageNumber` (from 1). Shared by every search endpoint the sandbox serves.
+pub fn search_page(body: &Value) -> Result<(u64, u64), ApiError> {
     let size = body.get("pageSize").and_then(Value::as_u64).unwrap_or(25);
     if size == 0 || size > MAX_SEARCH_PAGE {
         return Err(ApiError::bad_request(format!(
@@ -43,6 +45,11 @@ fn parse(body: &Value) -> Result<(u64, u64, Expand, Vec<Criterion>), ApiError> {
         .and_then(Value::as_u64)
         .unwrap_or(1)
         .max(1);
+    Ok((size, number))
+}
+
+fn parse(body: &Value) -> Result<(u64, u64, Expand, Vec<Criterion>), ApiError> {
+    let (size, number) = search_page(body)?;
     let mut expand = Expand::default();
     for e in body
         .get("expand")

@@ -10,14 +10,6 @@ use genesys_sandbox::{Quirks, SandboxConfig, SubjectGrant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-fn names(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn grant(role: &str, division: &str, subject: &str) -> SubjectGrant {
     SubjectGrant {
         role: role.into(),

@@ -24,14 +24,6 @@ fn org() -> SandboxConfig {
     }
 }
 
-fn names(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn member_ids(page: &Value) -> Vec<String> {
     page["entities"]
         .as_array()

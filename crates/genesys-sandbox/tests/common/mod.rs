@@ -117,6 +117,15 @@ impl Api {
     }
 }
 
+/// The `name` of each entity of a JSON array (a listing's `entities`).
+pub fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub async fn json(r: Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
