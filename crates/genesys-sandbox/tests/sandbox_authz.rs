@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use genesys_sandbox::{Quirks, SandboxConfig, SubjectGrant};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn grant(role: &str, division: &str, subject: &str) -> SubjectGrant {
     SubjectGrant {
