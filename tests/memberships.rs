@@ -390,3 +390,35 @@ async fn a_dry_run_plans_membership_changes_and_writes_nothing() {
     );
     assert_eq!(member_writes(&sb), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_write_limits_are_refused_with_membership_columns_before_any_write() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = sb.writable_user_ids();
+    let rows = [
+        format!("{},Lead,Support", w[0]),
+        format!("{},Lead,Support", w[1]),
+    ];
+    for (name, flag) in [("limit.csv", "--limit-rows"), ("max.csv", "--max-changes")] {
+        let a = apply_with(
+            &sb,
+            dir.path(),
+            name,
+            "id,title,queues:add",
+            &rows,
+            &[flag, "1"],
+        )
+        .await;
+        assert_eq!(a.run.code, 2, "{flag}: {:?}", a.run);
+        assert!(
+            a.run
+                .stderr
+                .contains(&format!("{flag} 1 cannot be used with membership columns")),
+            "{}",
+            a.run.stderr
+        );
+    }
+    assert_eq!(member_writes(&sb), 0, "no membership write");
+    assert_eq!(requests(&sb, "PATCH "), 0, "no profile write");
+}
