@@ -169,3 +169,62 @@ async fn a_secret_in_genupdates_file_is_refused_and_not_shown() {
     assert!(!run.stderr.contains(common::SECRET), "{}", run.stderr);
     assert_eq!(sb.stats().requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_checks_skill_names_against_the_profiles_org() {
+    let sb = sandbox(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = sb.user_ids()[0].clone();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.rehearsal]\nregion = \"{}\"\nclient_id = \"{}\"\n\
+             client_secret_env = \"REHEARSAL_SECRET\"\n",
+            sb.url(),
+            common::ID
+        ),
+    )
+    .unwrap();
+    let mut env = profile_env(s(&config), s(dir.path()));
+    env.push(("REHEARSAL_SECRET", common::SECRET));
+    let typo = csv(
+        dir.path(),
+        "typo.csv",
+        "id,skill:Biling",
+        &[format!("{id},3")],
+    );
+    let run = genupdate_env(&sb, &["validate", s(&typo), "--profile", "rehearsal"], &env).await;
+    assert_eq!(
+        run.code, 3,
+        "the profile's org has no skill Biling: {run:?}"
+    );
+    assert!(
+        run.stderr.contains("did you mean 'Billing'?"),
+        "{}",
+        run.stderr
+    );
+    let good = csv(
+        dir.path(),
+        "good.csv",
+        "id,skill:Billing",
+        &[format!("{id},3")],
+    );
+    let run = genupdate_env(
+        &sb,
+        &[
+            "validate",
+            s(&good),
+            "--profile",
+            "rehearsal",
+            "--output",
+            "json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(summary(&run)["names_checked"], true, "{run:?}");
+    // Validation writes nothing.
+    assert_eq!(common::count(&sb.stats(), "PATCH "), 0);
+}
