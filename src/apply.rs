@@ -162,13 +162,13 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     let mut problems = 0u64;
     let row_count = input::validate_path_with_options(&settings.file, &read_options, |p| {
         problems += 1;
-        eprintln!("{}", p.render(&file));
+        p.emit(&file);
     });
     let row_count = match row_count {
         Ok(n) => n,
         Err(input::InputError::Header { problems, .. }) => {
             for p in &problems {
-                eprintln!("{}", p.render(&file));
+                p.emit(&file);
             }
             return early(
                 ExitReason::InvalidInput,
@@ -197,9 +197,12 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
         Err(msg) => return early(ExitReason::Usage, msg),
     };
     if let Some(s) = &sandbox {
-        eprintln!(
-            "genupdate: rehearsing against the built-in sandbox at {} (nothing leaves this machine)",
-            s.url()
+        crate::confirm::say(
+            &format!(
+                "rehearsing against the built-in sandbox at {} (nothing leaves this machine)",
+                s.url()
+            ),
+            ui.json_logs,
         );
     }
 

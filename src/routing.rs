@@ -30,7 +30,7 @@ pub async fn resolve_routing(
         return Ok(ids);
     }
     for u in &unknown {
-        eprintln!("{}", u.render(file));
+        u.emit(file);
     }
     Err((
         ExitReason::InvalidInput,

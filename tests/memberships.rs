@@ -422,3 +422,48 @@ async fn the_write_limits_are_refused_with_membership_columns_before_any_write()
     assert_eq!(member_writes(&sb), 0, "no membership write");
     assert_eq!(requests(&sb, "PATCH "), 0, "no profile write");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_json_logs_name_and_cell_problems_are_json_lines() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = sb.writable_user_ids();
+    let cases = [
+        (
+            "names.csv",
+            format!("{},Lead,Suport", w[0]),
+            "queues:add",
+            2,
+        ),
+        ("cells.csv", "not-a-uuid,Lead,Support".to_string(), "id", 2),
+    ];
+    for (name, row, column, line) in cases {
+        let a = apply_with(
+            &sb,
+            dir.path(),
+            name,
+            "id,title,queues:add",
+            &[row],
+            &["--log-format", "json"],
+        )
+        .await;
+        assert_eq!(a.run.code, 3, "{:?}", a.run);
+        let lines: Vec<serde_json::Value> = a
+            .run
+            .stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert!(
+            lines.iter().any(|v| v["level"] == "ERROR"
+                && v["fields"]["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with(name))
+                && v["fields"]["line"] == line
+                && v["fields"]["column"] == column),
+            "{name}: {}",
+            a.run.stderr
+        );
+    }
+    assert_eq!(member_writes(&sb), 0);
+}

@@ -390,6 +390,23 @@ impl Problem {
             None => format!("{file}:{}: {message}", self.line),
         }
     }
+
+    /// Print the problem on stderr as the run's logs go: the rendered line, or with
+    /// `--log-format json` an ERROR log line with `file`, `line`, `column` and the
+    /// message, so stderr stays all JSON.
+    pub fn emit(&self, file: &str) {
+        if crate::logging::style() == crate::settings::LogStyle::Json {
+            tracing::error!(
+                file,
+                line = self.line,
+                column = self.column.as_deref().unwrap_or(""),
+                "{}",
+                text::escape_invisible(&self.message)
+            );
+        } else {
+            eprintln!("{}", self.render(file));
+        }
+    }
 }
 
 /// Reading the file failed before any row could be judged.

@@ -195,7 +195,7 @@ pub async fn prepare(
             column: Some(column.clone()),
             message: message.clone(),
         };
-        eprintln!("{}", p.render(file));
+        p.emit(file);
     }
     Err((
         ExitReason::InvalidInput,
