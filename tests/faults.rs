@@ -55,18 +55,15 @@ struct Window {
 
 /// When a window opens or closes.
 enum Edge {
-    /// This long after the run started.
-    At(Duration),
     /// Once the sandbox has seen this many requests (the run is under way).
     Requests(u64),
     /// Once the sandbox has answered a 429 burst (the fault has fired).
     FirstBurst,
 }
 
-async fn reached(sb: &Sandbox, edge: &Edge, started: Instant) {
+async fn reached(sb: &Sandbox, edge: &Edge) {
     let poll = Duration::from_millis(5);
     match edge {
-        Edge::At(d) => tokio::time::sleep_until((started + *d).into()).await,
         Edge::Requests(n) => {
             while sb.stats().requests < *n {
                 tokio::time::sleep(poll).await;
@@ -145,9 +142,9 @@ async fn apply_and_check(
         tokio::pin!(run);
         let toggle = async {
             if let Some(w) = &window {
-                reached(sb, &w.on, started).await;
+                reached(sb, &w.on).await;
                 sb.set_faults(w.faults.clone());
-                reached(sb, &w.off, started).await;
+                reached(sb, &w.off).await;
                 sb.set_faults(w.after.clone());
             }
             std::future::pending::<()>().await
@@ -377,15 +374,17 @@ fn assert_clean(case: &str, o: &Outcome) {
 
 // ---------------------------------------------------------------------------------
 
-/// (a) 5xx bursts. The "10% for 30 s" is scaled to 10% for 3 s: the sandbox
-/// allows 200 requests/s so the run lasts ~5-6 s, and a background task switches
-/// `error_5xx = 0.1` on from 1 s to 4 s after the start with `set_faults`.
+/// (a) 5xx bursts. The "10% for 30 s" is scaled to 10% for the middle 600
+/// requests of the run (~3 s at the sandbox's 200 requests/s): a background task
+/// switches `error_5xx = 0.1` on at the 200th request and off at the 800th with
+/// `set_faults`. Counted in requests, not seconds, so a busy machine that slows the run
+/// does not shrink the burst.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_bursts() {
     let sb = sandbox(org(200)).await;
     let window = Window {
-        on: Edge::At(Duration::from_secs(1)),
-        off: Edge::At(Duration::from_secs(4)),
+        on: Edge::Requests(200),
+        off: Edge::Requests(800),
         faults: Faults {
             error_5xx: 0.1,
             ..Faults::default()
@@ -394,7 +393,7 @@ async fn a_5xx_bursts() {
     };
     let o = apply_and_check("a-5xx", &sb, &[], &[], Some(window)).await;
     line(
-        "(a) 10% 5xx for 3 s",
+        "(a) 10% 5xx for 600 requests (~3 s)",
         &o,
         &format!("injected 5xx {}", o.stats.injected_5xx),
     );
@@ -841,7 +840,7 @@ async fn g_regression_a_dry_run_with_deferred_reads_sends_no_writes() {
     tokio::pin!(run);
     let run = tokio::select! {
         r = &mut run => r,
-        _ = reached(&sb, &Edge::FirstBurst, Instant::now()) => {
+        _ = reached(&sb, &Edge::FirstBurst) => {
             tokio::time::sleep(Duration::from_millis(100)).await;
             sb.set_faults(Faults::default());
             run.await
