@@ -38,6 +38,10 @@ pub struct FieldChange {
     /// `Home -> Sales`): shown instead of before -> after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
+    /// Shown but not a change (a role grant inherited through a group): left out of
+    /// the totals.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
 }
 
 impl FieldChange {
@@ -48,6 +52,7 @@ impl FieldChange {
             before: c.before.clone(),
             after: c.after.clone(),
             op: None,
+            kept: false,
         }
     }
 
@@ -64,6 +69,15 @@ impl FieldChange {
             before: String::new(),
             after: String::new(),
             op: Some(op),
+            kept: false,
+        }
+    }
+
+    /// What a membership column leaves alone, shown in the plan beside its changes.
+    pub fn kept(family: crate::input::Family, what: String) -> FieldChange {
+        FieldChange {
+            kept: true,
+            ..FieldChange::membership(family, what)
         }
     }
 }
@@ -294,7 +308,11 @@ impl PlanTotals {
         self.writes += u64::from(r.planned_writes);
         // Users per column: a row adding two queues counts once for `queues`.
         let mut seen = std::collections::HashSet::new();
-        for c in r.changes.iter().filter(|c| seen.insert(c.column)) {
+        for c in r
+            .changes
+            .iter()
+            .filter(|c| !c.kept && seen.insert(c.column))
+        {
             self.fields
                 .entry(c.column)
                 .or_insert_with(|| (c.field.clone(), 0))

@@ -495,6 +495,7 @@ mod tests {
                 before: "Agent".into(),
                 after: "Senior Agent".into(),
                 op: None,
+                kept: false,
             },
             crate::outcome::FieldChange {
                 column: 2,
@@ -502,6 +503,7 @@ mod tests {
                 before: String::new(),
                 after: "+13175550142".into(),
                 op: None,
+                kept: false,
             },
         ];
         let rec = report_record(&r);

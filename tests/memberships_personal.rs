@@ -454,3 +454,64 @@ async fn an_export_of_roles_division_and_locations_applies_as_unchanged() {
     let updated = report.iter().filter(|r| r[2] == "updated").count();
     assert_eq!(updated, 0, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_plan_shows_inherited_grants_as_kept() {
+    let sb = sandbox(org()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lead = team_lead(&sb);
+    let kept = inherited(&sb, &lead);
+    assert!(!kept.is_empty(), "the seed contract: an inherited grant");
+    // A replace cell that names only Agent: the inherited grant is neither removed nor
+    // a difference, and the plan says so beside the change.
+    let rows = [format!("{lead},Agent")];
+    let plan = apply_with(
+        &sb,
+        dir.path(),
+        "dry.csv",
+        "id,roles",
+        &rows,
+        &["--dry-run"],
+    )
+    .await;
+    assert_eq!(plan.run.code, 0, "{:?}", plan.run);
+    let out = &plan.run.stdout;
+    assert!(
+        out.contains("    roles: +Agent@Home\n    roles: -Employee@Home\n"),
+        "{out}"
+    );
+    for grant in &kept {
+        assert!(
+            out.contains(&format!(
+                "    roles: {grant} (inherited through a group: kept)"
+            )),
+            "{grant} in {out}"
+        );
+    }
+    assert_eq!(grant_writes(&sb), 0, "a dry run writes nothing");
+    // The totals count the user once for roles (the kept grant is not a change).
+    let json = apply_with(
+        &sb,
+        dir.path(),
+        "dry-json.csv",
+        "id,roles",
+        &rows,
+        &["--dry-run", "--output", "json"],
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(json.run.stdout.trim()).unwrap();
+    assert_eq!(
+        v["plan_totals"],
+        serde_json::json!([{"field": "roles", "users": 1}]),
+        "{v}"
+    );
+    let changes = &v["plan"][0]["changes"];
+    assert!(
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kept"] == true && c["field"] == "roles"),
+        "{changes}"
+    );
+}

@@ -227,6 +227,9 @@ pub enum Ending {
     Failed(Failure),
     /// The run stopped before it was sent.
     Skipped(Reason),
+    /// Dry run: held and left alone, shown in the plan only (a role grant the user
+    /// inherits through a group: never removed, never a difference).
+    Kept,
 }
 
 /// Why a change failed, in the report's terms.

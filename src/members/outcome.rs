@@ -63,6 +63,13 @@ pub fn merge(r: &mut RowResult, outcomes: &[Outcome]) {
             r.changed.push(column);
         }
     }
+    // After the changes: what the cell leaves alone.
+    for o in outcomes.iter().filter(|o| o.ending == Ending::Kept) {
+        r.changes.push(crate::outcome::FieldChange::kept(
+            o.op.family,
+            format!("{} (inherited through a group: kept)", o.op.name),
+        ));
+    }
     let mut message: Vec<String> = Vec::new();
     if !planned.is_empty() {
         if r.status == Status::Unchanged {

@@ -8,6 +8,7 @@ fn change(column: usize, field: &str, before: &str, after: &str) -> FieldChange 
         before: before.into(),
         after: after.into(),
         op: None,
+        kept: false,
     }
 }
 

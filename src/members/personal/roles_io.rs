@@ -79,13 +79,45 @@ pub(super) async fn roles(ctx: &Ctx<'_>, wants: &[&Want], targets: &HashMap<Stri
             continue;
         }
         if ctx.dry_run {
+            let line_of = wants.first().map(|w| (*w, user));
             for o in ops {
                 ctx.push(o, Ending::Planned);
+            }
+            // The plan shows the grants held through a group beside the changes: they
+            // stay whatever the cell says.
+            if let Some((w, user)) = line_of {
+                for (key, item) in inherited(&held, user) {
+                    ctx.push(
+                        super::op(w, Family::Roles, &key, &item, Change::Add),
+                        Ending::Kept,
+                    );
+                }
             }
             continue;
         }
         write_user_roles(ctx, user, ops, &ids).await;
     }
+}
+
+/// The grants `user` holds only through a group, as (key, `Role@Division`), in a
+/// stable order.
+fn inherited(held: &[crate::members::roles::HeldGrant], user: &str) -> Vec<(String, String)> {
+    let key = |h: &crate::members::roles::HeldGrant| {
+        grant_key(&h.grant.id.role_id, &h.grant.id.division_id)
+    };
+    let direct: Vec<String> = held
+        .iter()
+        .filter(|h| h.subject_id.eq_ignore_ascii_case(user))
+        .map(key)
+        .collect();
+    let mut out: Vec<(String, String)> = held
+        .iter()
+        .filter(|h| !h.subject_id.eq_ignore_ascii_case(user) && !direct.contains(&key(h)))
+        .map(|h| (key(h), h.grant.item()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Split a grant key back into ids (the held grant's own ids when known).
