@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{csv, genupdate_env, s, sandbox, small};
+use common::{genupdate_env, s, sandbox, small};
 use serde_json::Value;
 
 fn summary(run: &common::Run) -> Value {
@@ -24,13 +24,7 @@ async fn a_dns_failure_is_attempted_once_and_names_the_host() {
     // `.invalid` never resolves (RFC 6761), online or off.
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Agent");
     for region in [
         "https://api.genupdate-test.invalid",
         "https://apps.genupdate-test.invalid/directory/#/admin",
@@ -62,13 +56,7 @@ async fn a_dns_failure_is_attempted_once_and_names_the_host() {
 async fn tls_to_a_server_that_does_not_speak_it_fails_at_once_naming_the_host() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Agent");
     let https = sb.url().replacen("http://", "https://", 1);
     let host = https
         .trim_start_matches("https://")
@@ -130,13 +118,7 @@ async fn http_proxy_is_honoured() {
     let port = upstream.rsplit(':').next().unwrap().to_string();
     let (proxy, carried) = counting_proxy(upstream).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Proxied Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Proxied Agent");
     let region = format!("http://genupdate-sandbox.invalid:{port}");
     let run = genupdate_env(
         &sb,
@@ -188,13 +170,7 @@ async fn http_proxy_is_honoured() {
 async fn a_bad_ca_file_is_a_usage_error_naming_the_file() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Agent");
     let not_pem = dir.path().join("corp-root.cer");
     std::fs::write(&not_pem, [0x30u8, 0x82, 0x01, 0x0a, 0x02]).unwrap();
     let missing = dir.path().join("missing.pem");
@@ -262,13 +238,7 @@ async fn an_untrusted_certificate_fails_at_once_and_ca_file_makes_it_trusted() {
     let region = tls_front(upstream).await;
     let host = region.trim_start_matches("https://").to_string();
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Inspected Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Inspected Agent");
     let run = genupdate_env(
         &sb,
         &["apply", s(&file), "--output", "json"],

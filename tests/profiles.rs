@@ -22,18 +22,10 @@ fn profile_env<'a>(config: &'a str, home: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_variable() {
-    let sb = sandbox(small()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Profiled Agent")],
-    );
-    let config = dir.path().join("config.toml");
+/// `config.toml` in `dir` with the profile `rehearsal`: the sandbox's address, the test
+/// client id, and the secret in `REHEARSAL_SECRET`.
+fn rehearsal_profile(sb: &genesys_sandbox::Sandbox, dir: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
@@ -44,6 +36,15 @@ async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_vari
         ),
     )
     .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_variable() {
+    let sb = sandbox(small()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::one_title(&sb, dir.path(), "Profiled Agent");
+    let config = rehearsal_profile(&sb, dir.path());
     let mut env = profile_env(s(&config), s(dir.path()));
     env.push(("REHEARSAL_SECRET", common::SECRET));
     let run = genupdate_env(
@@ -80,13 +81,7 @@ async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_vari
 async fn a_gc_cli_profile_is_read_without_its_secret() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},From gc")],
-    );
+    let file = common::one_title(&sb, dir.path(), "From gc");
     let gc = dir.path().join(".gc");
     std::fs::create_dir(&gc).unwrap();
     // As `gc profiles new` writes it (viper lower-cases the profile name). The stored
@@ -143,13 +138,7 @@ async fn a_gc_cli_profile_is_read_without_its_secret() {
 async fn a_secret_in_genupdates_file_is_refused_and_not_shown() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
-    let id = sb.user_ids()[0].clone();
-    let file = csv(
-        dir.path(),
-        "users.csv",
-        "id,title",
-        &[format!("{id},Agent")],
-    );
+    let file = common::one_title(&sb, dir.path(), "Agent");
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -175,17 +164,7 @@ async fn validate_checks_skill_names_against_the_profiles_org() {
     let sb = sandbox(small()).await;
     let dir = tempfile::tempdir().unwrap();
     let id = sb.user_ids()[0].clone();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[profiles.rehearsal]\nregion = \"{}\"\nclient_id = \"{}\"\n\
-             client_secret_env = \"REHEARSAL_SECRET\"\n",
-            sb.url(),
-            common::ID
-        ),
-    )
-    .unwrap();
+    let config = rehearsal_profile(&sb, dir.path());
     let mut env = profile_env(s(&config), s(dir.path()));
     env.push(("REHEARSAL_SECRET", common::SECRET));
     let typo = csv(

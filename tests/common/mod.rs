@@ -223,6 +223,12 @@ pub fn csv(dir: &Path, name: &str, header: &str, rows: &[String]) -> PathBuf {
     path
 }
 
+/// `users.csv` in `dir`: one row setting the title of the sandbox's first user.
+pub fn one_title(sb: &Sandbox, dir: &Path, title: &str) -> PathBuf {
+    let id = &sb.user_ids()[0];
+    csv(dir, "users.csv", "id,title", &[format!("{id},{title}")])
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
