@@ -466,7 +466,11 @@ pub async fn apply(settings: &ApplySettings, env: &Env, ui: Ui) -> Summary {
     summary.read_requests =
         read_plan.requests + ctx.bulk_reads.load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
-        Ok(o) => {
+        Ok(mut o) => {
+            // The memberships' writes, planned across rows, join the estimate.
+            if let Some(m) = &ctx.members {
+                o.totals.writes += m.planned_writes();
+            }
             crate::outcome::print::print_failures(
                 &file,
                 &o.failures,

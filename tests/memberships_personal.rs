@@ -505,6 +505,10 @@ async fn the_dry_run_plan_shows_inherited_grants_as_kept() {
         serde_json::json!([{"field": "roles", "users": 1}]),
         "{v}"
     );
+    // The estimate counts the real run's grant writes: one bulkadd (Agent), one DELETE
+    // (Employee); the kept grant costs nothing.
+    let num = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    assert_eq!(num("estimated_requests") - num("read_requests"), 2, "{v}");
     let changes = &v["plan"][0]["changes"];
     assert!(
         changes

@@ -55,6 +55,11 @@ fn to_members(list: Vec<ListedMember>) -> Members {
         .collect()
 }
 
+/// The write calls `ops` take (queues and groups: batched per target and change).
+pub fn batches_of(ops: Vec<Op>) -> u64 {
+    batches(ops, max_per_call).len() as u64
+}
+
 fn max_per_call(family: Family) -> usize {
     match family {
         Family::Queues => MAX_QUEUE_MEMBERS_PER_CALL,
@@ -494,5 +499,34 @@ impl<'a> Phase<'a> {
                 note: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(user: usize, family: Family, target: &str, change: Change) -> Op {
+        Op {
+            line: user as u64 + 2,
+            user: format!("u{user:03}"),
+            family,
+            target: target.into(),
+            name: target.into(),
+            change,
+            joined: None,
+        }
+    }
+
+    #[test]
+    fn the_estimate_counts_one_call_per_batch_of_a_target_and_change() {
+        assert_eq!(batches_of(Vec::new()), 0);
+        // 150 adds to one queue: 100 + 50; one removal from it; 60 adds to a group: 50 + 10.
+        let mut ops: Vec<Op> = (0..150)
+            .map(|u| op(u, Family::Queues, "q1", Change::Add))
+            .collect();
+        ops.push(op(200, Family::Queues, "q1", Change::Remove));
+        ops.extend((0..60).map(|u| op(u, Family::Groups, "g1", Change::Add)));
+        assert_eq!(batches_of(ops), 2 + 1 + 2);
     }
 }

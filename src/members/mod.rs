@@ -65,9 +65,24 @@ pub struct Prepared {
 #[derive(Debug, Default)]
 pub struct Results {
     by_line: Mutex<HashMap<u64, Vec<Outcome>>>,
+    /// Dry run: the write requests the real run would send for the planned changes.
+    planned_writes: std::sync::atomic::AtomicU64,
 }
 
 impl Results {
+    /// Dry run: `n` more write requests the real run would send.
+    fn plan_writes(&self, n: u64) {
+        self.planned_writes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Dry run: the write requests the real run would send for the memberships (one
+    /// per batch for queues and groups; per user for roles, division and locations).
+    pub fn planned_writes(&self) -> u64 {
+        self.planned_writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn push(&self, o: Outcome) {
         let mut map = self.by_line.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(o.op.line).or_default().push(o);
@@ -298,6 +313,7 @@ pub async fn run(
             }
         }
         if dry_run {
+            results.plan_writes(family::batches_of(ops.clone()));
             for op in ops {
                 results.push(Outcome {
                     op,

@@ -75,6 +75,11 @@ fn op(w: &Want, family: Family, target: &str, name: &str, change: Change) -> Op 
 }
 
 impl Ctx<'_> {
+    /// Dry run: `n` more write requests the real run would send.
+    fn plan_writes(&self, n: u64) {
+        self.results.plan_writes(n);
+    }
+
     fn push(&self, op: Op, ending: Ending) {
         self.results.push(Outcome {
             op,

@@ -67,6 +67,8 @@ pub(super) async fn division_moves(
         }
     }
     if ctx.dry_run {
+        // One move call per user.
+        ctx.plan_writes(moves.len() as u64);
         for (o, _) in moves {
             ctx.push(o, Ending::Planned);
         }

@@ -140,6 +140,8 @@ async fn locations_for_user(
             )
         }));
         if ctx.dry_run {
+            // One user PATCH.
+            ctx.plan_writes(u64::from(!ops.is_empty()));
             for o in ops {
                 ctx.push(o, Ending::Planned);
             }

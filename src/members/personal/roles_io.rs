@@ -80,6 +80,9 @@ pub(super) async fn roles(ctx: &Ctx<'_>, wants: &[&Want], targets: &HashMap<Stri
         }
         if ctx.dry_run {
             let line_of = wants.first().map(|w| (*w, user));
+            // One bulkadd for the adds, one DELETE per removed grant.
+            let adds = ops.iter().filter(|o| o.change == Change::Add).count() as u64;
+            ctx.plan_writes(u64::from(adds > 0) + (ops.len() as u64 - adds));
             for o in ops {
                 ctx.push(o, Ending::Planned);
             }
