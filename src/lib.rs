@@ -38,6 +38,7 @@ pub mod routing;
 pub mod runner;
 pub mod secret;
 pub mod settings;
+pub mod stop;
 #[cfg(feature = "sandbox")]
 pub use genesys_sandbox as sandbox;
 pub mod summary;
