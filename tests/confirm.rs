@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use genesys_sandbox::{Org, Sandbox, SandboxConfig};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A file of `changing` rows that set a new title and `same` rows already up to date.
@@ -26,10 +25,6 @@ fn file(sb: &Sandbox, dir: &Path, changing: usize, same: usize) -> PathBuf {
         rows.push(format!("{id},{title}"));
     }
     csv(dir, "users.csv", "id,title", &rows)
-}
-
-fn summary(run: &Run) -> Value {
-    serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {run:?}"))
 }
 
 /// Report rows (header dropped) as (line, status, reason).
@@ -62,7 +57,7 @@ async fn off_a_terminal_the_org_goes_to_the_log_without_a_question_or_a_plan_pas
     assert!(run.stderr.contains("4 rows"), "{}", run.stderr);
     assert!(!run.stderr.contains("Continue?"), "{}", run.stderr);
     assert!(!run.stderr.contains("before any write"), "{}", run.stderr);
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["api_host"], host.as_str());
     assert_eq!(v["org_name"], "genupdate sandbox");
     assert!(v.get("forecast").is_none(), "no plan pass: {v}");
@@ -89,7 +84,7 @@ async fn a_403_on_the_org_only_drops_its_name() {
         "{}",
         run.stderr
     );
-    let v = summary(&run);
+    let v = run.summary();
     assert!(v["api_host"].is_string(), "{v}");
     assert!(v.get("org_name").is_none(), "{v}");
     assert_eq!(count(&sb.stats(), "GET /api/v2/organizations/me 403"), 1);
@@ -120,7 +115,7 @@ async fn max_changes_without_a_plan_stops_at_the_n_plus_first_write() {
     )
     .await;
     assert_eq!(run.code, 1, "{run:?}");
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["exit_reason"], "max_changes", "{v}");
     assert_eq!(v["max_changes"], 3);
     assert_eq!(v["updated"], 3);
@@ -162,7 +157,7 @@ async fn limit_rows_applies_a_canary_and_exits_0() {
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["exit_reason"], "limit", "{v}");
     assert_eq!(
         (v["updated"].as_u64(), v["skipped"].as_u64()),
@@ -174,7 +169,7 @@ async fn limit_rows_applies_a_canary_and_exits_0() {
     // The rest goes through on the next run; the canary's rows are unchanged then.
     let run = genupdate(&sb, &["apply", s(&failed), "--output", "json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(summary(&run)["updated"], 4);
+    assert_eq!(run.summary()["updated"], 4);
 }
 
 #[tokio::test]
@@ -196,7 +191,7 @@ async fn a_dry_run_shows_what_the_guards_would_do() {
     )
     .await;
     assert_eq!(run.code, 1, "{run:?}");
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["exit_reason"], "max_changes", "{v}");
     assert_eq!(
         (v["planned"].as_u64(), v["skipped"].as_u64()),
@@ -255,7 +250,7 @@ async fn on_a_terminal_the_plan_comes_first_and_yes_writes_it_without_reading_ag
         assert!(run.stderr.contains(&want), "{want}: {}", run.stderr);
     }
     assert_eq!(run.code, 0, "{run:?}");
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["updated"], 3, "{v}");
     assert_eq!(v["forecast"]["changing"], 3, "{v}");
     assert_eq!(count(&sb.stats(), "PATCH "), 3);
@@ -283,7 +278,7 @@ async fn on_a_terminal_no_writes_nothing_and_exits_0_declined() {
     p.answer("n");
     let run = finish(p).await;
     assert_eq!(run.code, 0, "{run:?}");
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["exit_reason"], "declined", "{v}");
     assert_eq!(v["forecast"]["changing"], 3, "{v}");
     assert_eq!(writes(&sb.stats()), 0);
@@ -334,7 +329,7 @@ async fn on_a_terminal_a_plan_over_max_changes_writes_nothing_and_asks_nothing()
         "{}",
         run.stderr
     );
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(v["exit_reason"], "max_changes", "{v}");
     assert_eq!(v["reasons"]["max_changes"], 5, "{v}");
     assert_eq!(v["unchanged"], 1, "{v}");

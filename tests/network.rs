@@ -11,10 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use common::{genupdate_env, s, sandbox, small};
 use serde_json::Value;
 
-fn summary(run: &common::Run) -> Value {
-    serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {run:?}"))
-}
-
 fn num(v: &Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
@@ -35,7 +31,7 @@ async fn a_dns_failure_is_attempted_once_and_names_the_host() {
             &[("GENESYSCLOUD_REGION", region)],
         )
         .await;
-        let v = summary(&run);
+        let v = run.summary();
         assert_eq!(run.code, 4, "{run:?}");
         assert_eq!(num(&v, "token_requests"), 1, "one attempt, no retry: {v}");
         assert_eq!((num(&v, "requests"), num(&v, "retries")), (0, 0), "{v}");
@@ -68,7 +64,7 @@ async fn tls_to_a_server_that_does_not_speak_it_fails_at_once_naming_the_host() 
         &[("GENESYSCLOUD_REGION", &https)],
     )
     .await;
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(num(&v, "token_requests"), 1, "not retried: {v}");
     let error = v["error"].as_str().unwrap();
@@ -132,7 +128,7 @@ async fn http_proxy_is_honoured() {
         &[("GENESYSCLOUD_REGION", &region), ("HTTP_PROXY", &proxy)],
     )
     .await;
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(num(&v, "updated"), 1, "{v}");
     assert!(
@@ -158,7 +154,7 @@ async fn http_proxy_is_honoured() {
     .await;
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
-        summary(&run)["error"]
+        run.summary()["error"]
             .as_str()
             .unwrap()
             .contains("cannot resolve"),
@@ -182,7 +178,7 @@ async fn a_bad_ca_file_is_a_usage_error_naming_the_file() {
         )
         .await;
         assert_eq!(run.code, 2, "{run:?}");
-        let error = summary(&run)["error"].as_str().unwrap().to_string();
+        let error = run.summary()["error"].as_str().unwrap().to_string();
         assert!(error.contains(s(path)) && error.contains(why), "{error}");
         // The variable works the same.
         let run = genupdate_env(&sb, &["apply", s(&file)], &[("GENUPDATE_CA_FILE", s(path))]).await;
@@ -245,7 +241,7 @@ async fn an_untrusted_certificate_fails_at_once_and_ca_file_makes_it_trusted() {
         &[("GENESYSCLOUD_REGION", &region)],
     )
     .await;
-    let v = summary(&run);
+    let v = run.summary();
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(num(&v, "token_requests"), 1, "not retried: {v}");
     let error = v["error"].as_str().unwrap();
@@ -265,5 +261,5 @@ async fn an_untrusted_certificate_fails_at_once_and_ca_file_makes_it_trusted() {
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(num(&summary(&run), "updated"), 1);
+    assert_eq!(num(&run.summary(), "updated"), 1);
 }

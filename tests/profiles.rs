@@ -4,11 +4,6 @@
 mod common;
 
 use common::{csv, genupdate_env, s, sandbox, small};
-use serde_json::Value;
-
-fn summary(run: &common::Run) -> Value {
-    serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {run:?}"))
-}
 
 /// The environment of a run that has only a profile: no region, no client id, no
 /// secret in the usual variables; genupdate's file at `config`, HOME at `home`.
@@ -61,7 +56,7 @@ async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_vari
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(summary(&run)["updated"], 1);
+    assert_eq!(run.summary()["updated"], 1);
     // The same through GENESYSCLOUD_PROFILE; without the variable it names, exit 2
     // naming it, before anything is sent.
     let before = sb.stats().requests;
@@ -69,7 +64,7 @@ async fn a_profile_gives_region_and_client_id_and_the_secret_comes_from_its_vari
     env.push(("GENESYSCLOUD_PROFILE", "rehearsal"));
     let run = genupdate_env(&sb, &["apply", s(&file), "--output", "json"], &env).await;
     assert_eq!(run.code, 2, "{run:?}");
-    let error = summary(&run)["error"].as_str().unwrap().to_string();
+    let error = run.summary()["error"].as_str().unwrap().to_string();
     assert!(
         error.contains("REHEARSAL_SECRET is not set") && error.contains("rehearsal"),
         "{error}"
@@ -115,7 +110,7 @@ async fn a_gc_cli_profile_is_read_without_its_secret() {
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(summary(&run)["updated"], 1);
+    assert_eq!(run.summary()["updated"], 1);
     for text in [&run.stdout, &run.stderr] {
         assert!(
             !text.contains("do-not-read"),
@@ -203,7 +198,7 @@ async fn validate_checks_skill_names_against_the_profiles_org() {
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(summary(&run)["names_checked"], true, "{run:?}");
+    assert_eq!(run.summary()["names_checked"], true, "{run:?}");
     // Validation writes nothing.
     assert_eq!(common::count(&sb.stats(), "PATCH "), 0);
 }

@@ -160,6 +160,13 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// The JSON summary a run with `--output json` prints as its whole stdout.
+    pub fn summary(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
 pub async fn sandbox(cfg: SandboxConfig) -> Sandbox {
     Sandbox::start(cfg)
         .await
