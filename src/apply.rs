@@ -63,6 +63,18 @@ impl Env {
         }
     }
 
+    /// This environment, with the secret variable the target's profile names read
+    /// from the process when it was not given (export and validate, as apply does).
+    pub fn with_profile_secret(&self, target: &Target) -> Env {
+        Env {
+            profile_secret: self
+                .profile_secret
+                .clone()
+                .or_else(|| Env::for_target(target).profile_secret),
+            ..self.clone()
+        }
+    }
+
     /// The environment, plus the secret variable the target's profile names.
     pub fn for_target(target: &Target) -> Env {
         let profile = match target {

@@ -186,13 +186,7 @@ pub async fn export(args: &ExportArgs, env: &Env, quiet: bool) -> Result<(), (Ex
     )
     .map_err(usage)?;
     let ca_roots = crate::settings::ca_roots(args.ca_file.as_deref()).map_err(usage)?;
-    let env = Env {
-        profile_secret: env
-            .profile_secret
-            .clone()
-            .or_else(|| Env::for_target(&target).profile_secret),
-        ..env.clone()
-    };
+    let env = env.with_profile_secret(&target);
     let (endpoints, credentials, sandbox) = crate::apply::connect_target(&target, &env)
         .await
         .map_err(usage)?;

@@ -149,13 +149,7 @@ pub fn check_names(settings: &ValidateSettings, env: &Env) -> NameCheck {
         });
     };
     // The secret variable a profile names is read here, as apply reads it.
-    let env = &Env {
-        profile_secret: env
-            .profile_secret
-            .clone()
-            .or_else(|| Env::for_target(target).profile_secret),
-        ..env.clone()
-    };
+    let env = &env.with_profile_secret(target);
     if let Target::Org { profile, .. } = target
         && !has_credentials(env, profile.as_ref())
     {
