@@ -22,7 +22,7 @@ use crate::execute::{EXPAND, RowContext, complete};
 use crate::guard::Limits;
 use crate::input::RowReader;
 use crate::model::User;
-use crate::plan::{Plan, plan};
+use crate::plan::plan;
 use crate::runner::{BATCH, Stopper};
 
 /// What the plan says the run will do.
@@ -64,11 +64,6 @@ enum Outcome {
     Failing,
     /// Changes the user, with this many write requests.
     Changing(u64),
-}
-
-/// The write requests a plan needs ([`Plan::requests`], the one count).
-pub fn write_requests(plan: &Plan) -> u64 {
-    u64::from(plan.requests())
 }
 
 /// One row of the spill: the user as read (completed), and whether the plan changes it.
@@ -184,7 +179,7 @@ pub async fn plan_first(
                         Ok(_) => match plan(&ctx.header, &row, &u, &ctx.routing) {
                             Err(_) => Outcome::Failing,
                             Ok(p) if p.is_empty() => Outcome::Unchanged,
-                            Ok(p) => Outcome::Changing(write_requests(&p)),
+                            Ok(p) => Outcome::Changing(u64::from(p.requests())),
                         },
                     };
                     (Some(u), outcome)
